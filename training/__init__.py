@@ -1,0 +1,1 @@
+"""Training data, training, evaluation and reports for triage models."""

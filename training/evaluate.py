@@ -1,0 +1,147 @@
+"""Quality metrics from predictions (the output of TriageModel.predict) against gold labels."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
+
+from triage.labels import ROLES, TOPICS, URGENCIES
+
+# The targets of the model issue, checked by the quality test and shown in reports.
+TARGETS = {
+    "role_macro_f1": 0.85,
+    "minor_f1": 0.85,
+    "urgency_macro_f1": 0.75,
+    "acute_recall": 0.95,
+    "acute_as_normal_or_low": 0,
+}
+
+
+def _per_class(gold: Sequence, pred: Sequence, labels: Sequence) -> dict:
+    p, r, f, s = precision_recall_fscore_support(gold, pred, labels=list(labels), zero_division=0)
+    return {str(c): {"precision": round(float(p[i]), 4), "recall": round(float(r[i]), 4),
+                     "f1": round(float(f[i]), 4), "support": int(s[i])} for i, c in enumerate(labels)}
+
+
+def _multiclass(gold: Sequence, pred: Sequence, labels: Sequence) -> dict:
+    return {
+        "macro_f1": round(float(f1_score(gold, pred, labels=list(labels), average="macro", zero_division=0)), 4),
+        "accuracy": round(float(accuracy_score(gold, pred)), 4),
+        "per_class": _per_class(gold, pred, labels),
+        "confusion": {"labels": list(labels),
+                      "matrix": confusion_matrix(gold, pred, labels=list(labels)).tolist()},
+    }
+
+
+def expected_calibration_error(confidence: np.ndarray, correct: np.ndarray, bins: int = 10) -> float:
+    edges = np.linspace(0, 1, bins + 1)
+    ece = 0.0
+    for lo, hi in zip(edges[:-1], edges[1:]):
+        mask = (confidence > lo) & (confidence <= hi)
+        if mask.any():
+            ece += mask.mean() * abs(correct[mask].mean() - confidence[mask].mean())
+    return round(float(ece), 4)
+
+
+def evaluate(gold: Sequence[dict], predictions: Sequence[dict]) -> dict:
+    """gold: dicts with role, minor, urgency, topics; predictions: TriageModel.predict output."""
+    if len(gold) != len(predictions):
+        raise ValueError("gold and predictions differ in length")
+    out: dict = {"n": len(gold)}
+    g_role = [g["role"] for g in gold]
+    p_role = [p["role"] for p in predictions]
+    out["role"] = _multiclass(g_role, p_role, ROLES)
+
+    g_minor = [bool(g["minor"]) for g in gold]
+    p_minor = [bool(p["minor"]) for p in predictions]
+    prec, rec, f1, _ = precision_recall_fscore_support(g_minor, p_minor, average="binary", pos_label=True,
+                                                       zero_division=0)
+    out["minor"] = {"f1": round(float(f1), 4), "precision": round(float(prec), 4), "recall": round(float(rec), 4),
+                    "accuracy": round(float(accuracy_score(g_minor, p_minor)), 4),
+                    "support": int(sum(g_minor)),
+                    "confusion": {"labels": [False, True],
+                                  "matrix": confusion_matrix(g_minor, p_minor, labels=[False, True]).tolist()}}
+
+    g_urg = [g["urgency"] for g in gold]
+    p_urg = [p["urgency"] for p in predictions]
+    out["urgency"] = _multiclass(g_urg, p_urg, URGENCIES)
+    acute = [i for i, g in enumerate(g_urg) if g == "acute"]
+    out["urgency"]["acute_recall"] = out["urgency"]["per_class"]["acute"]["recall"]
+    out["urgency"]["acute_as_normal_or_low"] = sum(p_urg[i] in ("normal", "low") for i in acute)
+    model_only = [p.get("explanation", {}).get("urgency_model", p["urgency"]) for p in predictions]
+    mo = _multiclass(g_urg, model_only, URGENCIES)
+    out["urgency"]["without_red_flags"] = {"macro_f1": mo["macro_f1"],
+                                           "acute_recall": mo["per_class"]["acute"]["recall"]}
+
+    Yg = np.array([[t in g.get("topics", []) for t in TOPICS] for g in gold], dtype=int)
+    Yp = np.array([[t in p["topics"] for t in TOPICS] for p in predictions], dtype=int)
+    out["topics"] = {
+        "micro_f1": round(float(f1_score(Yg, Yp, average="micro", zero_division=0)), 4),
+        "macro_f1": round(float(f1_score(Yg, Yp, average="macro", zero_division=0)), 4),
+        "per_class": {t: {"precision": round(float(p), 4), "recall": round(float(r), 4), "f1": round(float(f), 4),
+                          "support": int(s)}
+                      for t, p, r, f, s in zip(TOPICS, *precision_recall_fscore_support(Yg, Yp, zero_division=0))},
+    }
+
+    calibration = {}
+    for head, gold_labels, classes in (("role", g_role, ROLES), ("urgency", g_urg, URGENCIES)):
+        probs = np.array([[p["scores"][head][c] for c in classes] for p in predictions])
+        onehot = np.array([[g == c for c in classes] for g in gold_labels], dtype=float)
+        top = probs.argmax(axis=1)
+        calibration[head] = {
+            "brier": round(float(np.mean(np.sum((probs - onehot) ** 2, axis=1))), 4),
+            "ece": expected_calibration_error(probs.max(axis=1), onehot[np.arange(len(top)), top]),
+        }
+    pm = np.array([p["scores"]["minor"]["true"] for p in predictions])
+    gm = np.array(g_minor, dtype=float)
+    calibration["minor"] = {"brier": round(float(np.mean((pm - gm) ** 2)), 4),
+                            "ece": expected_calibration_error(np.maximum(pm, 1 - pm), ((pm >= 0.5) == gm).astype(float))}
+    pt = np.array([[p["scores"]["topics"][t] for t in TOPICS] for p in predictions])
+    calibration["topics"] = {"brier": round(float(np.mean((pt - Yg) ** 2)), 4)}
+    out["calibration"] = calibration
+    out["needs_review_rate"] = round(float(np.mean([p["needs_review"] for p in predictions])), 4)
+    out["targets"] = check_targets(out)
+    return out
+
+
+def check_targets(metrics: dict) -> dict:
+    """Each target with the measured value and whether it is met."""
+    measured = {
+        "role_macro_f1": metrics["role"]["macro_f1"],
+        "minor_f1": metrics["minor"]["f1"],
+        "urgency_macro_f1": metrics["urgency"]["macro_f1"],
+        "acute_recall": metrics["urgency"]["acute_recall"],
+        "acute_as_normal_or_low": metrics["urgency"]["acute_as_normal_or_low"],
+    }
+    out = {}
+    for key, target in TARGETS.items():
+        value = measured[key]
+        met = value <= target if key == "acute_as_normal_or_low" else value >= target
+        out[key] = {"value": value, "target": target, "met": bool(met)}
+    return out
+
+
+def format_metrics(name: str, m: dict) -> str:
+    """A plain-text table of the metrics, as `triage evaluate` prints them."""
+    lines = [f"== {name} (n={m['n']}) =="]
+    for head in ("role", "urgency"):
+        lines.append(f"{head}: macro-F1 {m[head]['macro_f1']:.3f}  accuracy {m[head]['accuracy']:.3f}")
+        lines.append(f"  {'class':<14}{'prec':>7}{'recall':>8}{'F1':>7}{'n':>6}")
+        for c, v in m[head]["per_class"].items():
+            lines.append(f"  {c:<14}{v['precision']:>7.3f}{v['recall']:>8.3f}{v['f1']:>7.3f}{v['support']:>6}")
+    u = m["urgency"]
+    lines.append(f"  acute recall {u['acute_recall']:.3f}; acute predicted normal/low: {u['acute_as_normal_or_low']}; "
+                 f"without red flags: macro-F1 {u['without_red_flags']['macro_f1']:.3f}, "
+                 f"acute recall {u['without_red_flags']['acute_recall']:.3f}")
+    mi = m["minor"]
+    lines.append(f"minor: F1 {mi['f1']:.3f}  precision {mi['precision']:.3f}  recall {mi['recall']:.3f}  (n={mi['support']})")
+    lines.append(f"topics: micro-F1 {m['topics']['micro_f1']:.3f}  macro-F1 {m['topics']['macro_f1']:.3f}")
+    cal = m["calibration"]
+    lines.append("calibration (Brier / ECE): " + ", ".join(
+        f"{h} {cal[h]['brier']:.3f}/{cal[h].get('ece', float('nan')):.3f}" for h in ("role", "minor", "urgency")))
+    lines.append(f"needs_review: {m['needs_review_rate']:.1%}")
+    lines.append("targets: " + ", ".join(
+        f"{k} {v['value']} {'OK' if v['met'] else 'MISSED'} (target {v['target']})" for k, v in m["targets"].items()))
+    return "\n".join(lines)

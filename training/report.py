@@ -1,0 +1,50 @@
+"""The HTML training report: data, per-class metrics and confusion-matrix plots per evaluation set."""
+
+from __future__ import annotations
+
+import base64
+import io
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+from jinja2 import Environment, FileSystemLoader, select_autoescape  # noqa: E402
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+
+
+def confusion_png(title: str, labels: list, matrix: list[list[int]]) -> str:
+    """A confusion matrix as a base64 PNG (rows: gold, columns: predicted)."""
+    n = len(labels)
+    fig, ax = plt.subplots(figsize=(1.1 * n + 1.8, 1.0 * n + 1.4), dpi=110)
+    ax.imshow(matrix, cmap="Blues")
+    ax.set_xticks(range(n), [str(x) for x in labels], rotation=35, ha="right")
+    ax.set_yticks(range(n), [str(x) for x in labels])
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("gold")
+    ax.set_title(title, fontsize=10)
+    top = max(max(row) for row in matrix) or 1
+    for i, row in enumerate(matrix):
+        for j, v in enumerate(row):
+            ax.text(j, i, str(v), ha="center", va="center", color="white" if v > top / 2 else "black", fontsize=9)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    plt.close(fig)
+    return base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def render_report(path: Path, manifest: dict) -> None:
+    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "j2"]))
+    plots = {}
+    for set_name, m in manifest["metrics"].items():
+        if "role" not in m:
+            continue
+        plots[set_name] = {
+            head: confusion_png(f"{head} — {set_name}", m[head]["confusion"]["labels"], m[head]["confusion"]["matrix"])
+            for head in ("role", "urgency", "minor")
+        }
+    html = env.get_template("report.html.j2").render(m=manifest, plots=plots)
+    path.write_text(html, encoding="utf-8")

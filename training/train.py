@@ -1,0 +1,165 @@
+"""Training a triage model and writing its versioned directory (artifact, manifest, report)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+import sys
+import time
+from collections import Counter
+from datetime import datetime, timezone
+from pathlib import Path
+
+import joblib
+import numpy as np
+import sklearn
+import spacy
+from sklearn.base import clone
+from sklearn.model_selection import StratifiedGroupKFold, cross_val_predict
+
+from triage import __version__
+from triage.artifacts import REPORT, active_version, save_artifact, set_active
+from triage.estimator import TriageEstimator
+from triage.features import build_features
+from triage.labels import URGENCIES
+from triage.model import TriageModel
+from triage.nlp import load_pipeline, pipeline_info
+from triage.settings import Settings, get_settings
+from training.data import Example, load_challenge, load_examples, load_seed
+from training.dedup import duplicate_groups
+from training.evaluate import evaluate
+from training.report import render_report
+from training.tuning import floor_ranks, tune_urgency_policy
+
+
+def log(message: str) -> None:
+    print(f"[triage train] {message}", file=sys.stderr, flush=True)
+
+
+def data_hash(examples: list[Example]) -> str:
+    digest = hashlib.sha256()
+    for e in examples:
+        digest.update(json.dumps([e.text, e.labels()], ensure_ascii=False, sort_keys=True).encode("utf-8"))
+        digest.update(b"\n")
+    return digest.hexdigest()
+
+
+def parse(nlp, texts: list[str], what: str) -> list:
+    from tqdm import tqdm
+
+    return list(tqdm(nlp.pipe(texts, batch_size=128), total=len(texts), desc=f"parsing {what}", unit="opener",
+                     file=sys.stderr, mininterval=1.0, disable=None))
+
+
+def label_counts(examples: list[Example]) -> dict[str, int]:
+    counts: Counter = Counter()
+    for e in examples:
+        counts[f"role={e.role}"] += 1
+        counts[f"urgency={e.urgency}"] += 1
+        counts[f"role x urgency={e.role}/{e.urgency}"] += 1
+        counts["minor=true" if e.minor else "minor=false"] += 1
+    return dict(sorted(counts.items()))
+
+
+def train(data: list[Path] | None = None, out: Path | None = None, eval_sets: dict[str, list[Path]] | None = None,
+          activate: bool | None = None, settings: Settings | None = None) -> Path:
+    """Train on the given files (default: the seed corpus's training split) and write a model dir.
+
+    Returns the model directory. Evaluation sets default to the seed test split and the challenge
+    set when training on the default data.
+    """
+    started = time.perf_counter()
+    settings = settings or get_settings()
+    if data:
+        train_examples = load_examples(list(data))  # validates every line first
+        named_eval = {name: load_examples(paths) for name, paths in (eval_sets or {}).items()}
+    else:
+        seed = load_seed()
+        train_examples = [e for e in seed if e.split == "train"]
+        named_eval = {"held-out test split": [e for e in seed if e.split == "test"]}
+        challenge = load_challenge()
+        if challenge:
+            named_eval["challenge set"] = challenge
+        for name, paths in (eval_sets or {}).items():
+            named_eval[name] = load_examples(paths)
+    log(f"{len(train_examples)} training examples from {len(Counter(e.source for e in train_examples))} source(s); "
+        f"evaluation sets: {', '.join(f'{k} ({len(v)})' for k, v in named_eval.items()) or 'none'}")
+
+    nlp = load_pipeline(settings.spacy_model)
+    info = pipeline_info(nlp, settings.spacy_model)
+    docs = parse(nlp, [e.text for e in train_examples], "training data")
+    labels = {
+        "role": [e.role for e in train_examples],
+        "minor": [e.minor for e in train_examples],
+        "urgency": [e.urgency for e in train_examples],
+        "topics": [e.topics for e in train_examples],
+    }
+
+    log("fitting features and heads")
+    t0 = time.perf_counter()
+    estimator = TriageEstimator()
+    # Fit features here rather than in estimator.fit: tuning below reuses the same matrix.
+    estimator.features_ = build_features()
+    X = estimator.features_.fit_transform(docs)
+    estimator.fit_features(X, labels)
+    log(f"fitted {X.shape[1]} features x 4 heads in {time.perf_counter() - t0:.1f} s")
+
+    log("tuning urgency thresholds on out-of-fold predictions")
+    groups = duplicate_groups([e.text for e in train_examples])
+    folds = StratifiedGroupKFold(n_splits=5, shuffle=True, random_state=7)
+    strata = [f"{u}|{r}" for u, r in zip(labels["urgency"], labels["role"])]
+    splits = list(folds.split(np.zeros(len(docs)), strata, groups))
+    urgency_head = clone(estimator.heads_["urgency"])
+    oof = cross_val_predict(urgency_head, X, np.asarray(labels["urgency"]), cv=splits, method="predict_proba")
+    order = [list(estimator.heads_["urgency"].classes_).index(u) for u in URGENCIES]
+    policy, tuning = tune_urgency_policy(oof[:, order], floor_ranks([d._.red_flags for d in docs]), labels["urgency"])
+    log(f"urgency policy: {policy}; out-of-fold acute recall {tuning['oof_acute_recall']}, "
+        f"macro-F1 {tuning['oof_macro_f1']}")
+
+    payload = {"estimator": estimator, "urgency_policy": policy, "format": 1}
+    hash_ = data_hash(train_examples)
+    created = datetime.now(timezone.utc)
+    version = f"{created:%Y%m%d-%H%M%S}-{hash_[:8]}"
+    manifest = {
+        "version": version,
+        "created_at": created.isoformat(timespec="seconds"),
+        "triage_version": __version__,
+        "spacy_pipeline": {"name": info.name, "version": info.version},
+        "libraries": {"python": platform.python_version(), "scikit-learn": sklearn.__version__,
+                      "spacy": spacy.__version__, "numpy": np.__version__, "joblib": joblib.__version__},
+        "data": {"sha256": hash_, "n_train": len(train_examples),
+                 "per_source": dict(sorted(Counter(e.source for e in train_examples).items())),
+                 "per_label": label_counts(train_examples),
+                 "files": [str(p) for p in data] if data else ["training/data/seed/*.jsonl (train split)"]},
+        "estimator": estimator.get_params(),
+        "n_features": int(X.shape[1]),
+        "urgency_policy": policy.to_dict(),
+        "tuning": tuning,
+        "metrics": {},
+    }
+
+    # Evaluate through the same prediction path as `triage predict`.
+    model = TriageModel(payload, manifest, settings)
+    for name, examples in named_eval.items():
+        eval_docs = parse(nlp, [e.text for e in examples], name)
+        predictions = model.predict_docs(eval_docs)
+        manifest["metrics"][name] = evaluate([e.labels() for e in examples], predictions)
+        t = manifest["metrics"][name]
+        log(f"{name}: role macro-F1 {t['role']['macro_f1']:.3f}, minor F1 {t['minor']['f1']:.3f}, urgency macro-F1 "
+            f"{t['urgency']['macro_f1']:.3f}, acute recall {t['urgency']['acute_recall']:.3f}")
+
+    manifest["training"] = {"seconds": round(time.perf_counter() - started, 1)}
+    root = Path(settings.model_dir)
+    model_dir = Path(out) if out else root / version
+    manifest = save_artifact(model_dir, payload, manifest)
+    render_report(model_dir / REPORT, manifest)
+    log(f"wrote {model_dir} (report: {model_dir / REPORT})")
+
+    in_registry = model_dir.parent.resolve() == root.resolve()
+    if in_registry and (activate or (activate is None and active_version(root) is None)):
+        set_active(root, model_dir.name)
+        log(f"activated {model_dir.name}")
+    elif in_registry:
+        log(f"not activated; the active model stays {active_version(root)} (use `triage models activate {version}`)")
+    return model_dir

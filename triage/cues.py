@@ -1,0 +1,199 @@
+"""Linguistic cues: a spaCy component that reads who does what to whom, relations, work roles,
+ages, school years and time words from a parsed opener and stores them on `doc._.cues`.
+
+The cues are sparse string->float features for the classifier (see triage/features.py). They are
+deliberately coarse (e.g. "harm_obj=1st" rather than the verb) so that they carry over to wordings
+the corpus does not contain.
+"""
+
+from __future__ import annotations
+
+import re
+
+from spacy.language import Language
+from spacy.tokens import Doc, Token
+
+from triage.lexicon import (
+    FIRST_OBJ, FIRST_PL_SUBJ, FIRST_POSS, FIRST_SG_SUBJ, HARM_VERBS, PROFESSIONS, RELATION_GROUPS,
+    SCHOOL_WORDS, THIRD_PERSON, TIME_NOW, TIME_PAST, TIME_RECENT, WORK_WORDS, YOUTH_WORDS,
+)
+
+if not Doc.has_extension("cues"):
+    Doc.set_extension("cues", default=None)
+
+_RELATION_OF = {word: group for group, words in RELATION_GROUPS.items() for word in words}
+_NUMBER_WORDS = {"acht": 8, "negen": 9, "tien": 10, "elf": 11, "twaalf": 12, "dertien": 13, "veertien": 14,
+                 "vijftien": 15, "zestien": 16, "zeventien": 17, "achttien": 18, "negentien": 19,
+                 "twintig": 20}
+_AGE_PATTERNS = [
+    re.compile(r"\b(?:ik\s+ben|ben|i'?m|i\s+am|kben|k\s+ben|ik\s+zen|ik\s+zijn)\s+(?:pas\s+|net\s+|bijna\s+)?"
+               r"(\d{1,2}|" + "|".join(_NUMBER_WORDS) + r")\b(?!\s*(?:jaar\s+(?:getrouwd|samen|bij)|keer|uur|min|%|euro|kilo|kg|weken|maanden|dagen))",
+               re.I),
+    re.compile(r"\b(\d{1,2}|" + "|".join(_NUMBER_WORDS) + r")\s*(?:jaar\s+oud|jarige|jr\b|j\b|y/?o\b|years?\s+old)", re.I),
+    re.compile(r"\b(?:i'?m|ik\s+ben)\s+(?:een\s+)?(?:meisje|jongen|girl|boy)\s+(?:van\s+)?(\d{1,2})\b", re.I),
+]
+_SCHOOL_YEAR = re.compile(
+    r"\b(?:groep\s*[1-8]|klas\s*[1-6]|[1-6]\s*(?:e|de|ste)?\s*(?:klas|jaar\s+middelbaar|middelbaar|leerjaar)|"
+    r"brugklas|(?:havo|vwo|vmbo|mavo|atheneum|gymnasium|kader|tl|bbl|kbl)\s*[- ]?[1-6]|"
+    r"(?:eerste|tweede|derde|vierde|vijfde|zesde)\s+(?:klas|middelbaar|jaar|leerjaar|graad)|"
+    r"(?:lagere|middelbare|basis)\s*school|mijn\s+mentor|mn\s+mentor|m'n\s+mentor)\b",
+    re.I,
+)
+_PROCEDURE = re.compile(
+    r"\b(?:anoniem|melding|melden|openingstijden|hoe\s+werkt|wat\s+gebeurt|stage|scriptie|onderzoek|"
+    r"werkstuk|profielwerkstuk|vacature|sollicit|meldcode|afwegingskader|privacy|bellen|telefoonnummer)",
+    re.I,
+)
+
+
+def _age_bucket(age: int) -> str | None:
+    if age < 6 or age > 99:
+        return None
+    if age < 12:
+        return "child"
+    if age < 16:
+        return "12-15"
+    if age < 18:
+        return "16-17"
+    if age < 26:
+        return "18-25"
+    if age < 65:
+        return "26-64"
+    return "65+"
+
+
+def _ages(text: str) -> list[int]:
+    ages = []
+    for pattern in _AGE_PATTERNS:
+        for m in pattern.finditer(text):
+            raw = m.group(1).lower()
+            ages.append(_NUMBER_WORDS.get(raw) or int(raw))
+    return ages
+
+
+def _person(tok: Token) -> str | None:
+    low = tok.lower_
+    if low in FIRST_SG_SUBJ or low in FIRST_PL_SUBJ or low in FIRST_OBJ:
+        return "1st"
+    if low in THIRD_PERSON:
+        return "3rd"
+    group = _relation(tok)
+    if group:
+        return "rel"
+    return None
+
+
+def _relation(tok: Token) -> str | None:
+    return _RELATION_OF.get(tok.lower_) or _RELATION_OF.get(tok.lemma_.lower())
+
+
+def _possessor(tok: Token) -> str | None:
+    """'1st' for 'mijn buurvrouw' / 'mn moeder', '3rd' for 'haar man'."""
+    for child in tok.children:
+        if child.dep_.startswith("nmod:poss") or child.dep_ == "det":
+            if child.lower_ in FIRST_POSS:
+                return "1st"
+            if child.lower_ in {"haar", "zijn", "z'n", "zn", "hun", "her", "his"}:
+                return "3rd"
+    if tok.i > 0:
+        prev = tok.doc[tok.i - 1].lower_
+        if prev in FIRST_POSS:
+            return "1st"
+        if prev in {"haar", "zijn", "z'n", "zn", "hun"}:
+            return "3rd"
+    return None
+
+
+def extract_cues(doc: Doc) -> dict[str, float]:
+    cues: dict[str, float] = {}
+
+    def add(key: str, value: float = 1.0) -> None:
+        cues[key] = max(cues.get(key, 0.0), value)
+
+    n = len(doc)
+    add("len=" + ("1-3" if n <= 3 else "4-10" if n <= 10 else "11-30" if n <= 30 else "31+"))
+    text = doc.text
+    if "?" in text:
+        add("question")
+    if _PROCEDURE.search(text):
+        add("procedure_word")
+
+    has_first = has_third = False
+    for tok in doc:
+        low, lemma = tok.lower_, tok.lemma_.lower()
+        if low in FIRST_SG_SUBJ or low in FIRST_OBJ:
+            has_first = True
+        if low in THIRD_PERSON:
+            has_third = True
+        if low in YOUTH_WORDS:
+            add("youth_word")
+        if low in TIME_NOW:
+            add("time=now")
+        elif low in TIME_RECENT:
+            add("time=recent")
+        elif low in TIME_PAST:
+            add("time=past")
+        if low in WORK_WORDS or lemma in WORK_WORDS:
+            add("work_word")
+        if low in SCHOOL_WORDS:
+            add("school_word")
+
+        # Who does what to whom.
+        if lemma in HARM_VERBS or low in HARM_VERBS:
+            for child in tok.children:
+                person = _person(child)
+                if person is None:
+                    continue
+                if child.dep_ in ("nsubj", "csubj"):
+                    add(f"harm_subj={person}")
+                    if person == "rel" and _possessor(child) == "1st":
+                        add(f"harm_subj=my_{_relation(child)}")
+                elif child.dep_ in ("obj", "iobj", "nsubj:pass", "obl"):
+                    add(f"harm_obj={person}")
+                    if person == "rel" and _possessor(child) == "1st":
+                        add(f"harm_obj=my_{_relation(child)}")
+
+        # Relation nouns and whose they are.
+        group = _relation(tok)
+        if group and tok.pos_ in ("NOUN", "PROPN", "X", "ADJ", "VERB"):
+            owner = _possessor(tok)
+            if owner:
+                add(f"poss{owner[0]}={group}")
+
+        # Work roles: "ik ben leerkracht", "als huisarts", "ik werk als", "vanuit de school".
+        if low in PROFESSIONS or lemma in PROFESSIONS:
+            window = {t.lower_ for t in doc[max(0, tok.i - 4):tok.i]}
+            if window & {"ik", "wij", "we", "als", "werk", "werkzaam", "kben", "ben", "zijn", "vanuit",
+                         "onze", "i'm", "am"}:
+                add("self_profession")
+
+    if has_first:
+        add("first_person")
+    if has_third:
+        add("third_person")
+    if not has_first and not has_third and n <= 6:
+        add("no_person_short")
+
+    for age in _ages(text):
+        bucket = _age_bucket(age)
+        if bucket:
+            add(f"age={bucket}")
+    if _SCHOOL_YEAR.search(text):
+        add("school_year")
+
+    for flag in doc._.red_flags or ():
+        add(f"flag={flag.cue}")
+        add(f"flag_when={flag.when}")
+    return cues
+
+
+@Language.factory("triage_cues")
+class CueComponent:
+    """Sets doc._.cues (feature name -> value). Runs after triage_red_flags."""
+
+    def __init__(self, nlp: Language, name: str):
+        pass
+
+    def __call__(self, doc: Doc) -> Doc:
+        doc._.cues = extract_cues(doc)
+        return doc

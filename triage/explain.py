@@ -1,0 +1,104 @@
+"""Why the model decided what it did: the features that pushed each head most, in words."""
+
+from __future__ import annotations
+
+import numpy as np
+
+# Dutch descriptions of the linguistic cues (triage/cues.py), for advisors.
+CUE_NL = {
+    "harm_obj=1st": "de schrijver ondergaat geweld (ik/mij als lijdend voorwerp)",
+    "harm_subj=1st": "de schrijver doet het geweld zelf (ik als onderwerp)",
+    "harm_subj=3rd": "een ander doet het geweld",
+    "harm_obj=3rd": "het geweld treft een ander",
+    "harm_obj=rel": "het geweld treft een naaste",
+    "harm_subj=rel": "een naaste doet het geweld",
+    "self_profession": "de schrijver noemt een beroep",
+    "work_word": "woorden uit de werkcontext",
+    "school_year": "een klas of schooljaar",
+    "school_word": "woorden over school",
+    "youth_word": "jongerentaal",
+    "first_person": "schrijft in de ik-vorm",
+    "third_person": "schrijft over een ander",
+    "question": "stelt een vraag",
+    "procedure_word": "vraag over werkwijze of melden",
+    "no_person_short": "korte tekst zonder persoon",
+    "time=now": "tijdswoord: nu",
+    "time=recent": "tijdswoord: recent",
+    "time=past": "tijdswoord: verleden",
+}
+_GROUP_NL = {"partner": "partner", "parent": "ouder", "child": "kind", "sibling": "broer of zus",
+             "family": "familielid", "neighbour": "buren", "friend": "vriend(in)", "colleague": "collega",
+             "client": "leerling/cliënt/patiënt"}
+
+
+def describe(feature: str) -> tuple[str, str]:
+    """(kind, Dutch description) of an internal feature name such as 'lemma__wurgen'."""
+    block, _, name = feature.partition("__")
+    if block == "char":
+        return "tekens", f'"{name.strip()}"'
+    if block == "lemma":
+        return "woord", f'"{name}"'
+    if name in CUE_NL:
+        return "signaal", CUE_NL[name]
+    key, _, value = name.partition("=")
+    if key in ("poss1", "poss3"):
+        whose = "mijn" if key == "poss1" else "haar/zijn"
+        return "signaal", f"{whose} {_GROUP_NL.get(value, value)}"
+    if key.startswith("harm_"):
+        who = value.removeprefix("my_")
+        role = "pleger" if key == "harm_subj" else "slachtoffer"
+        return "signaal", f"{role} is mijn {_GROUP_NL.get(who, who)}"
+    if key == "age":
+        return "signaal", f"leeftijd {value}"
+    if key == "len":
+        return "signaal", f"lengte {value} woorden"
+    if key == "flag":
+        return "signaal", f"rode vlag: {value}"
+    if key == "flag_when":
+        return "signaal", f"rode vlag, tijd: {value}"
+    return "signaal", name
+
+
+def top_features(indices: np.ndarray, values: np.ndarray, weights: np.ndarray, names: np.ndarray,
+                 k: int = 5) -> list[dict]:
+    """The k features of one sparse row that push most towards the class whose weights are given."""
+    if len(indices) == 0:
+        return []
+    contrib = values * weights[indices]
+    order = np.argsort(-contrib)[:k]
+    out = []
+    for j in order:
+        if contrib[j] <= 0:
+            break
+        kind, text = describe(str(names[indices[j]]))
+        out.append({"feature": str(names[indices[j]]), "kind": kind, "description_nl": text,
+                    "weight": round(float(contrib[j]), 4)})
+    return out
+
+
+ROLE_NL = {"victim": "slachtoffer", "bystander": "omstander", "perpetrator": "pleger",
+           "professional": "professional", "unknown": "onbekend"}
+URGENCY_NL = {"acute": "acuut", "high": "hoog", "normal": "normaal", "low": "laag"}
+
+
+def summary_nl(result: dict) -> str:
+    """One Dutch sentence per decision, for the advisor."""
+    exp = result["explanation"]
+
+    def because(head: str) -> str:
+        items = [f["description_nl"] for f in exp.get(head, [])[:3]]
+        return f" (vooral: {', '.join(items)})" if items else ""
+
+    parts = [
+        f"Rol: {ROLE_NL[result['role']]} ({result['scores']['role'][result['role']]:.0%}){because('role')}.",
+        f"Minderjarig: {'ja' if result['minor'] else 'nee'} ({result['scores']['minor']['true']:.0%} kans){because('minor')}.",
+    ]
+    urgency = f"Urgentie: {URGENCY_NL[result['urgency']]}"
+    if exp.get("urgency_raised_by"):
+        cues = ", ".join(f"{f['label_nl']} (\"{f['text']}\")" for f in result["red_flags"]
+                         if f["cue"] in exp["urgency_raised_by"])
+        urgency += f", verhoogd van {URGENCY_NL[exp['urgency_model']]} door rode vlaggen: {cues}"
+    parts.append(urgency + because("urgency") + ".")
+    if result["needs_review"]:
+        parts.append("Controle nodig: " + "; ".join(result["review_reasons"]) + ".")
+    return " ".join(parts)

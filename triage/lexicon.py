@@ -1,0 +1,99 @@
+"""Dutch word lists behind the linguistic cues and red flags.
+
+Entries are lower-case surface forms and lemmas; matching uses both because the lemmatizer does
+not know chat spelling ("mn", "gewurgt"). Flemish and common English forms are included where
+people write them.
+"""
+
+NEGATIONS = frozenset({"niet", "nie", "ni", "nooit", "geen", "gene", "niemand", "niks", "niets", "nergens",
+                       "never", "not", "no", "nothing", "don't", "didnt", "didn't", "doesnt", "doesn't"})
+
+FIRST_SG_SUBJ = frozenset({"ik", "k", "kik", "i", "ikke"})
+FIRST_PL_SUBJ = frozenset({"we", "wij"})
+FIRST_OBJ = frozenset({"me", "mij", "mijzelf", "mezelf", "ons", "me,", "mn", "m'n", "mijn", "my", "myself", "mams"})
+FIRST_POSS = frozenset({"mijn", "mn", "m'n", "mijne", "mjn", "mine", "my", "onze", "ons", "mn.", "m’n"})
+THIRD_PERSON = frozenset({"hij", "zij", "ze", "hem", "haar", "hun", "hen", "die", "he", "she", "him", "her", "they"})
+
+# Verbs (lemmas and frequent forms) that describe harm done to a person.
+HARM_VERBS = frozenset({
+    "slaan", "sla", "slaat", "sloeg", "sloegen", "geslagen", "schoppen", "schopt", "geschopt", "trappen",
+    "trapt", "getrapt", "stompen", "gestompt", "duwen", "duwt", "geduwd", "mishandelen", "mishandeld",
+    "wurgen", "gewurgd", "knijpen", "geknepen", "bedreigen", "bedreigd", "verkrachten", "verkracht",
+    "misbruiken", "misbruikt", "aanranden", "aangerand", "vermoorden", "vermoord", "doden", "steken",
+    "gestoken", "opsluiten", "opgesloten", "uitschelden", "uitgescholden", "schelden", "vernederen",
+    "vernederd", "pijn", "aandoen", "aangedaan", "gooien", "gegooid", "bijten", "gebeten", "pakken",
+    "aanraken", "aangeraakt", "afranselen", "meppen", "gemept", "tikken", "hit", "hits", "beat", "beats",
+    "kick", "hurt", "hurts", "rape", "raped", "abuse", "abused", "choke", "choked", "threaten", "threatened",
+    "controleren", "stalken", "achtervolgen", "kleineren", "kneuzen", "klappen", "rammen", "shaken",
+    "schudden", "geschud", "boos", "agressief",
+})
+
+RELATION_GROUPS: dict[str, frozenset[str]] = {
+    "partner": frozenset({"man", "vrouw", "vriend", "vriendin", "partner", "echtgenoot", "echtgenote", "ex",
+                          "vriendje", "vriendinnetje", "lief", "husband", "wife", "boyfriend", "girlfriend",
+                          "verloofde", "exman", "exvrouw", "ex-man", "ex-vrouw", "exvriend", "ex-vriend"}),
+    "parent": frozenset({"moeder", "vader", "mama", "papa", "ma", "pa", "mam", "pap", "ouder", "ouders",
+                         "stiefvader", "stiefmoeder", "mams", "moe", "va", "mum", "mom", "dad", "father",
+                         "mother", "stiefpa", "stiefma", "pleegvader", "pleegmoeder", "bonuspapa", "vaders",
+                         "moeders", "papa's", "mama's", "mamaa", "papaa", "meme", "vake", "moemoe"}),
+    "child": frozenset({"kind", "kinderen", "dochter", "zoon", "zoontje", "dochtertje", "kindje", "baby",
+                        "kids", "kleinkind", "kleindochter", "kleinzoon", "stiefdochter", "stiefzoon",
+                        "pleegkind", "son", "daughter", "child", "kinderen", "meisje", "jongen"}),
+    "sibling": frozenset({"broer", "zus", "zusje", "broertje", "zuster", "zussen", "broers", "sister",
+                          "brother", "halfbroer", "halfzus", "stiefbroer", "stiefzus"}),
+    "family": frozenset({"oma", "opa", "tante", "oom", "nicht", "neef", "schoonmoeder", "schoonvader",
+                         "schoonzus", "zwager", "familie", "grootmoeder", "grootvader", "schoonfamilie",
+                         "nichtje", "neefje", "kleinkinderen", "moeke", "vava", "bomma", "bompa"}),
+    "neighbour": frozenset({"buurvrouw", "buurman", "buren", "buurmeisje", "buurjongen", "buurkinderen",
+                            "bovenburen", "onderburen", "benedenburen", "neighbour", "neighbor", "buur"}),
+    "friend": frozenset({"vriendinnetje", "klasgenoot", "klasgenote", "maat", "maatje", "friend",
+                         "kennis", "bestie", "beste", "vriendinnen", "vrienden", "klasgenoten"}),
+    "colleague": frozenset({"collega", "baas", "leidinggevende", "werkgever", "collegas", "collega's"}),
+    "client": frozenset({"leerling", "leerlingen", "cliënt", "client", "cliente", "patiënt", "patient",
+                         "patiënte", "pupil", "pupillen", "bewoner", "bewoonster", "klant", "deelnemer",
+                         "jeugdige", "gezin", "kindje", "student", "studenten", "cliënten", "patiënten",
+                         "leerlingetje", "zwangere", "kraamvrouw", "pupil", "spelertje", "speler",
+                         "speelster", "lid", "jongere", "jongeren"}),
+}
+
+PROFESSIONS = frozenset({
+    "leerkracht", "leraar", "lerares", "docent", "docente", "juf", "meester", "mentor", "mentrix",
+    "intern", "ib'er", "ib-er", "ibér", "zorgcoördinator", "zorgcoordinator", "huisarts", "arts",
+    "dokter", "doktersassistente", "doktersassistent", "assistente", "praktijkondersteuner", "poh",
+    "verpleegkundige", "verpleger", "wijkverpleegkundige", "verzorgende", "thuiszorg", "verloskundige",
+    "kraamverzorgster", "kraamverzorgende", "tandarts", "mondhygiënist", "pedagogisch", "medewerker",
+    "leidster", "pm'er", "gastouder", "kinderopvang", "bso", "trainer", "coach", "jongerenwerker",
+    "jeugdconsulent", "jeugdverpleegkundige", "jeugdarts", "jeugdzorg", "wijkteam", "maatschappelijk",
+    "werker", "schoolmaatschappelijk", "agent", "politie", "wijkagent", "ambulance", "ambulancebroeder",
+    "ambulanceverpleegkundige", "seh", "psycholoog", "psychiater", "therapeut", "apotheker",
+    "apothekersassistente", "deurwaarder", "woningcorporatie", "woonconsulent", "tolk", "dominee",
+    "pastor", "imam", "predikant", "clb", "clb-medewerker", "zorgverlener", "hulpverlener",
+    "casemanager", "begeleider", "ambulant", "fysiotherapeut", "logopedist", "buurtsportcoach",
+    "leerplichtambtenaar", "schoolarts", "orthopedagoog", "teacher", "nurse", "doctor", "gp",
+    "social", "worker", "consulent", "zorgcoordinator", "bewindvoerder", "huisartsenpraktijk",
+    "kinderdagverblijf", "peuterspeelzaal", "opvang", "school", "praktijk", "afdeling", "dienst",
+})
+
+# Words that make a first-person sentence a work role: "ik werk als", "vanuit mijn werk".
+WORK_WORDS = frozenset({"werk", "werken", "werkzaam", "beroep", "functie", "meldcode", "afwegingskader",
+                        "vakkracht", "collega", "collega's", "team", "dossier", "organisatie", "praktijk",
+                        "instelling", "casus", "consultatie", "aandachtsfunctionaris"})
+
+SCHOOL_WORDS = frozenset({"groep", "klas", "brugklas", "havo", "vwo", "vmbo", "mavo", "atheneum", "gymnasium",
+                          "middelbaar", "middelbare", "basisschool", "lagere", "mentor", "juf", "meester",
+                          "schoolreis", "huiswerk", "toets", "proefwerk", "pauze", "gym", "mbo",
+                          "kamp", "secundair"})
+
+YOUTH_WORDS = frozenset({"mn", "ff", "wtf", "idk", "ofz", "wss", "fr", "bro", "sws", "omg", "lol", "nie",
+                         "ni", "mama", "papa", "mams", "paps", "heb", "kzit", "kben", "kweet", "ik wil nie",
+                         "w8", "srry", "sry", "plz", "pls", "hou", "tog", "tis", "egt", "echt", "ofzo",
+                         "zakgeld", "telefoon", "mobiel", "snap", "insta", "tiktok", "school", "mentor"})
+
+TIME_NOW = frozenset({"nu", "nou", "net", "zojuist", "zonet", "momenteel", "vannacht", "vanavond", "vandaag",
+                      "straks", "zometeen", "zo", "vanmiddag", "vanochtend", "vanmorgen", "rn", "now", "tonight",
+                      "seffens", "direct", "meteen", "dadelijk", "onmiddellijk"})
+TIME_RECENT = frozenset({"gisteren", "gisteravond", "gisternacht", "eergisteren", "vorige", "afgelopen",
+                         "weekend", "laatst", "onlangs", "recent", "sinds", "steeds", "elke", "iedere",
+                         "vaker", "weer", "opnieuw", "yesterday"})
+TIME_PAST = frozenset({"vroeger", "geleden", "toen", "destijds", "ooit", "jeugd", "kind", "verleden",
+                       "vorig", "jaren", "ago"})

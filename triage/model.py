@@ -1,0 +1,174 @@
+"""A trained triage model, loaded from a verified versioned directory, and its predictions."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+import sklearn
+
+from triage.artifacts import ArtifactError, active_version, load_verified, read_manifest
+from triage.decision import ReviewPolicy, UrgencyPolicy
+from triage.explain import summary_nl, top_features
+from triage.labels import MAX_TEXT_CHARS, TOPICS
+from triage.language import detect_language
+from triage.nlp import PipelineError, load_pipeline
+from triage.settings import Settings, get_settings
+
+# A sklearn pickle is only safe to load with the version that wrote it.
+sklearn.set_config(assume_finite=True)
+
+
+def resolve_model_dir(model_dir: Path | None = None, settings: Settings | None = None) -> Path:
+    """An explicit model directory, else the active version under TRIAGE_MODEL_DIR."""
+    if model_dir is not None:
+        return Path(model_dir)
+    settings = settings or get_settings()
+    root = Path(settings.model_dir)
+    version = active_version(root)
+    if version is None:
+        raise ArtifactError(f"no active model in {root}; train one with `triage train`")
+    return root / version
+
+
+def check_compatible(manifest: dict, settings: Settings) -> None:
+    """Refuse a model trained with another spaCy pipeline or scikit-learn than this process has."""
+    trained = manifest.get("spacy_pipeline", {})
+    name, version = trained.get("name"), trained.get("version")
+    if name != settings.spacy_model:
+        raise PipelineError(
+            f"model {manifest.get('version')} was trained with spaCy pipeline '{name}' {version}, but the "
+            f"configured pipeline is '{settings.spacy_model}' (TRIAGE_SPACY_MODEL). Set TRIAGE_SPACY_MODEL={name} "
+            f"or retrain with `triage train`."
+        )
+    nlp = load_pipeline(name)
+    installed = str(nlp.meta.get("version"))
+    if installed != version:
+        raise PipelineError(
+            f"model {manifest.get('version')} was trained with '{name}' {version}, but {installed} is installed. "
+            f"Install {name}=={version} or retrain with `triage train`."
+        )
+    trained_sklearn = manifest.get("libraries", {}).get("scikit-learn")
+    if trained_sklearn != sklearn.__version__:
+        raise ArtifactError(
+            f"model {manifest.get('version')} was saved with scikit-learn {trained_sklearn}, this environment has "
+            f"{sklearn.__version__}; retrain with `triage train`."
+        )
+
+
+class TriageModel:
+    """Predicts role, minor, urgency and topics for chat openers, with red flags and explanations."""
+
+    def __init__(self, payload: dict, manifest: dict, settings: Settings, model_dir: Path | None = None):
+        self.estimator = payload["estimator"]
+        self.urgency_policy: UrgencyPolicy = payload["urgency_policy"]
+        self.manifest = manifest
+        self.model_dir = model_dir
+        self.version: str = manifest["version"]
+        self.pipeline_name: str = manifest["spacy_pipeline"]["name"]
+        self.pipeline_label = f"{self.pipeline_name} {manifest['spacy_pipeline']['version']}"
+        self.nlp = load_pipeline(self.pipeline_name)
+        self.review_policy = ReviewPolicy(settings.review_min_confidence, settings.review_min_margin)
+        self._names = np.asarray(self.estimator.feature_names_, dtype=object)
+        self._weights = {head: self.estimator.linear_weights(head) for head in ("role", "minor", "urgency")}
+
+    @classmethod
+    def load(cls, model_dir: Path | None = None, settings: Settings | None = None) -> "TriageModel":
+        settings = settings or get_settings()
+        path = resolve_model_dir(model_dir, settings)
+        check_compatible(read_manifest(path), settings)
+        payload, manifest = load_verified(path)
+        return cls(payload, manifest, settings, path)
+
+    # ------------------------------------------------------------------------------------------
+    def predict(self, texts: Sequence[str], batch_size: int = 256) -> list[dict]:
+        """Predictions for many openers (nlp.pipe, one featurisation for the batch)."""
+        for i, text in enumerate(texts):
+            _check_text(text, i)
+        if len(texts) == 1:
+            docs = [self.nlp(texts[0])]
+        else:
+            docs = list(self.nlp.pipe(texts, batch_size=batch_size))
+        return self.predict_docs(docs)
+
+    def predict_one(self, text: str) -> dict:
+        return self.predict([text])[0]
+
+    def predict_docs(self, docs: Sequence) -> list[dict]:
+        X = self.estimator.transform(docs).tocsr()
+        proba = self.estimator.predict_proba_features(X)
+        return [self._result(doc, X, i, {h: p[i] for h, p in proba.items()}) for i, doc in enumerate(docs)]
+
+    def _result(self, doc, X, i: int, proba: dict[str, np.ndarray]) -> dict:
+        classes = self.estimator.classes_
+        scores = {
+            "role": {c: round(float(p), 4) for c, p in zip(classes["role"], proba["role"])},
+            "minor": {"true": round(float(proba["minor"][classes["minor"].index(True)]), 4)},
+            "urgency": {c: round(float(p), 4) for c, p in zip(classes["urgency"], proba["urgency"])},
+            "topics": {t: round(float(p), 4) for t, p in zip(TOPICS, proba["topics"])},
+        }
+        scores["minor"]["false"] = round(1.0 - scores["minor"]["true"], 4)
+        flags = doc._.red_flags or []
+        urgency, model_urgency, raised_by = self.urgency_policy.decide(scores["urgency"], flags)
+        role = max(scores["role"], key=scores["role"].get)
+        minor = scores["minor"]["true"] >= 0.5
+        language, _ = detect_language(doc.text)
+
+        row = X[i]
+        explanation = {
+            "role": self._top(row, "role", role),
+            "minor": self._top(row, "minor", minor),
+            "urgency": self._top(row, "urgency", model_urgency),
+            "urgency_model": model_urgency,
+            "urgency_raised_by": sorted({f.cue for f in raised_by}),
+        }
+        reasons = self.review_policy.reasons_for(scores, language, bool(raised_by))
+        result = {
+            "role": role,
+            "minor": bool(minor),
+            "urgency": urgency,
+            "topics": [t for t, p in scores["topics"].items() if p >= 0.5],
+            "scores": scores,
+            "red_flags": [f.to_dict() for f in flags],
+            "needs_review": bool(reasons),
+            "review_reasons": reasons,
+            "language": language,
+            "explanation": explanation,
+            "model_version": self.version,
+            "spacy_pipeline": self.pipeline_label,
+        }
+        explanation["summary_nl"] = summary_nl(result)
+        return result
+
+    def _top(self, row, head: str, label) -> list[dict]:
+        weights, classes = self._weights[head]
+        column = int(np.flatnonzero(classes == label)[0])
+        return top_features(row.indices, row.data, weights[:, column], self._names)
+
+
+class TextError(ValueError):
+    def __init__(self, index: int, message: str):
+        super().__init__(f"text #{index}: {message}")
+        self.index = index
+        self.message = message
+
+
+def _check_text(text, index: int) -> None:
+    if not isinstance(text, str):
+        raise TextError(index, f"must be a string, got {type(text).__name__}")
+    if not text.strip():
+        raise TextError(index, "is empty")
+    if len(text) > MAX_TEXT_CHARS:
+        raise TextError(index, f"is {len(text)} characters long; the limit is {MAX_TEXT_CHARS}")
+
+
+def iter_batches(items: Iterable, size: int):
+    batch: list = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch

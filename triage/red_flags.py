@@ -1,0 +1,352 @@
+"""The red-flag layer: a spaCy component that finds danger cues with spaCy's PhraseMatcher.
+
+Each cue is a phrase pattern over lemmas or surface forms (chat spelling defeats the lemmatizer).
+A cue that is negated ("hij heeft me nooit gewurgd", "hij heeft geen mes") does not fire. A cue
+set in the past ("twee jaar geleden") gets a lower floor than one that is happening now.
+
+Flags only ever raise urgency (see triage/decision.py): each flag carries the minimum urgency
+("floor") it implies, depending on when it happened.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from spacy.language import Language
+from spacy.matcher import PhraseMatcher
+from spacy.tokens import Doc, Span
+
+from triage.lexicon import NEGATIONS
+
+# ---------------------------------------------------------------------------------------------
+# Pattern language: a list of word sets (a word or phrase, matched on LOWER or LEMMA) and gaps
+# ("gap", n) of up to n arbitrary tokens.
+
+
+def _w(*words: str) -> frozenset[str]:
+    return frozenset(w.lower() for w in words)
+
+
+def gap(n: int) -> tuple[str, int]:
+    return ("gap", n)
+
+
+MES = _w("mes", "messen", "keukenmes", "vleesmes", "broodmes", "stanleymes", "zakmes", "pistool",
+         "revolver", "geweer", "vuurwapen", "wapen", "wapens", "bijl", "knuppel", "honkbalknuppel",
+         "machete", "boksbeugel", "taser", "knife", "gun", "schaar", "hamer", "kapmes", "jachtgeweer",
+         "vuurwapens", "mesje")
+NECK = _w("keel", "nek", "strot", "hals", "throat", "neck", "keeltje", "kele")
+SQUEEZE = _w("dichtknijpen", "dichtgeknepen", "dichtdrukken", "dichtgedrukt", "dichtdrukte", "dichtkneep",
+             "knijpen", "kneep", "knijpt", "geknepen", "drukken", "drukte", "drukt", "gedrukt", "dicht",
+             "toeknijpen", "toegeknepen", "greep", "grijpen", "gegrepen", "vastpakken", "vastgepakt",
+             "pakte", "gepakt", "pakken", "pakt", "knelde", "knellen", "dichtgeduwd", "vastgehouden",
+             "vasthouden", "hield")
+HANDS = _w("hand", "handen", "handje", "arm", "armen", "hands", "hand's")
+KILL = _w("vermoorden", "vermoord", "vermoordt", "vermoordde", "vermoorde", "doodmaken", "doodgemaakt",
+          "doodslaan", "doodsteken", "doodschieten", "ombrengen", "omgebracht", "afmaken", "kill", "killen",
+          "kills", "murder", "vermoor", "vermoorden.", "doodmaakt", "doodmaak", "abmaken")
+DOOD = _w("dood", "kapot", "dead")
+DOODVERB = _w("maken", "maak", "maakt", "maakte", "slaan", "slaat", "sla", "steken", "steekt", "schieten",
+              "schiet", "gemaakt")
+OBJ = _w("me", "mij", "je", "jou", "ons", "haar", "hem", "u", "jullie", "mn", "mama", "mam", "papa", "hun")
+AF = _w("af")
+LOCKED = _w("opsluiten", "opgesloten", "opgesloot", "sluit", "sloot", "locked", "lock", "opgespoten",
+            "ingesloten", "insluiten", "buitengesloten")
+SLOT = _w("slot", "op slot")
+DEUR = _w("deur", "deuren", "voordeur", "kamer", "kamerdeur", "slaapkamer")
+KEYS = _w("sleutel", "sleutels", "huissleutel", "huissleutels", "keys", "telefoon")
+TAKEN = _w("afgepakt", "afpakken", "afgenomen", "meegenomen", "meenemen", "verstopt", "verstoppen",
+           "gepakt", "pakte", "afgepakt.", "weggenomen", "ingenomen")
+NOW = _w("nu", "nou", "net", "zojuist", "zonet", "momenteel", "rn", "now", "live", "hier", "seffens")
+NOW_HARM = _w("slaan", "slaat", "sla", "schoppen", "schopt", "trappen", "trapt", "stompen", "stompt",
+              "mishandelen", "mishandelt", "aanvallen", "valt", "steekt", "steken", "bonkt", "bonken",
+              "beuken", "beukt", "schreeuwen", "schreeuwt", "gillen", "gilt", "geschreeuw", "gegil",
+              "ingeslagen", "ingetrapt", "intrappen", "slopen", "sloopt", "gooit", "gooien", "bloedt",
+              "bloeden", "bloed", "hitting", "beating", "screaming", "breekt", "kapot", "geslagen",
+              "geschopt", "getrapt", "gestompt", "gegooid", "hits", "bedreigt", "dreigt", "achter",
+              "buiten", "beneden", "voor")
+DOOR_THREAT = _w("deur", "raam", "ramen", "voordeur")
+NO = _w("niet", "nie", "ni", "not")
+CHILD = _w("kind", "kinderen", "kindje", "kindjes", "baby", "baby'tje", "peuter", "kleuter", "broertje",
+           "zusje", "broertjes", "zusjes", "zoontje", "dochtertje", "kids", "jongetje", "meisje", "kinders",
+           "kleine", "kleintje", "kleintjes", "kinderen", "buurkinderen", "buurkind")
+ALONE = _w("alleen", "alone", "allenig")
+ALONE_CTX = _w("thuis", "gelaten", "achtergelaten", "gelaten", "buiten", "balkon", "straat", "auto", "home",
+               "achter", "laten", "gelaten.", "sinds", "al")
+NOBODY = _w("niemand", "nobody")
+NOBODY_CTX = _w("thuis", "komt", "haalt", "kijkt", "zorgt", "home", "opgehaald", "halen")
+SUICIDE = _w("zelfmoord", "suïcide", "suicide", "zelfdoding", "zelfmoordpoging", "suïcidaal",
+             "suicidaal", "zelfmoordgedachten", "suïcidale", "suicidale", "zelfmoordgedachte",
+             "afscheidsbrief", "afscheidsbericht", "afscheidsbriefje", "suicidal")
+WANT = _w("wil", "willen", "wilt", "wou", "wilde", "want")
+DEAD = _w("dood", "sterven", "die", "doodgaan")
+MYSELF = _w("mezelf", "mijzelf", "zichzelf", "zelf", "myself", "haarzelf", "hemzelf", "mzelf")
+SELF_HARM = _w("aandoen", "doden", "ophangen", "vermoorden", "kill", "snijden", "verdrinken", "iets")
+END = _w("eind", "einde", "end")
+MAKE = _w("maken", "maak", "aan", "make")
+LIVE = _w("leven", "verder", "bestaan", "wakker")
+MEER = _w("meer")
+PILLS = _w("pillen", "pil", "tabletten", "medicijnen", "slaappillen", "pillen.", "pills", "strip", "strips")
+SWALLOW = _w("slikken", "slik", "geslikt", "innemen", "ingenomen", "nemen", "genomen")
+JUMP = _w("springen", "spring", "jump")
+HIGH_PLACE = _w("dak", "trein", "brug", "flat", "raam", "balkon")
+RAPE = _w("verkrachten", "verkracht", "verkrachting", "verkrachtte", "aanranden", "aangerand", "aanranding",
+          "misbruiken", "misbruikt", "misbruik", "rape", "raped", "molested", "seksueel")
+SIT = _w("zitten", "zit", "zat", "zaten", "gezeten", "aanzitten", "aangezeten")
+AAN = _w("aan")
+BODY_OBJ = _w("me", "mij", "mijn", "mn", "haar", "hem", "ons", "zusje", "dochter")
+NOT_SEE = _w("zie", "zien", "zag")
+SITTEN = _w("zitten")
+
+# name -> (Dutch label, floors for (now/unspecified, recent, past), patterns)
+CUES: dict[str, tuple[str, tuple[str | None, str | None, str | None], list[list]]] = {
+    "weapon": ("wapen", ("acute", "high", None), [[MES]]),
+    "strangulation": ("verwurging", ("acute", "high", "high"), [
+        [_w("wurgen", "wurg", "wurgt", "wurgde", "gewurgd", "gewurgt", "wurging", "verwurging", "verwurgen",
+            "verwurgd", "strangle", "strangled", "choke", "choked", "choking", "smoren", "gesmoord",
+            "wurgde", "wurgen.")],
+        [HANDS, gap(3), NECK],
+        [NECK, gap(3), SQUEEZE],
+        [SQUEEZE, gap(4), NECK],
+        [_w("geen", "nauwelijks", "bijna"), gap(1), _w("lucht", "adem", "asem")],
+        [_w("kussen"), gap(3), _w("gezicht", "hoofd", "mond")],
+    ]),
+    "threat_to_kill": ("doodsbedreiging", ("acute", "high", None), [
+        [KILL],
+        [DOODVERB, gap(3), DOOD],
+        [DOOD, gap(1), DOODVERB],
+        [_w("maken", "maak", "maakt"), OBJ, gap(2), AF],
+    ]),
+    "locked_in": ("opgesloten", ("acute", "high", None), [
+        [LOCKED],
+        [DEUR, gap(4), SLOT],
+        [KEYS, gap(4), TAKEN],
+        [_w("laat", "laten", "liet"), OBJ, gap(1), _w("niet", "nie", "ni"), gap(1), _w("weg", "eruit", "buiten", "gaan")],
+    ]),
+    "happening_now": ("gebeurt nu", ("acute", None, None), [
+        [NOW, gap(2), NOW_HARM],
+        [NOW_HARM, gap(2), NOW],
+        [_w("staat", "staan", "stond"), gap(3), DOOR_THREAT],
+        [_w("op dit moment"), gap(3), NOW_HARM],
+        [_w("is", "zijn", "zijn"), _w("aan"), _w("het"), NOW_HARM],
+    ]),
+    "serious_injury": ("ernstig letsel", ("acute", "high", None), [
+        [_w("bewusteloos", "unconscious", "bewustloos")],
+        [_w("reageert", "reageren", "ademt", "beweegt"), _w("niet", "nie", "ni", "niet meer")],
+        [_w("ligt", "lag", "liggen"), gap(3), _w("grond", "vloer")],
+        [_w("bloedt", "bloeden", "bloedend", "bloedde", "bleeding")],
+    ]),
+    "child_alone": ("kind alleen of onveilig", ("acute", "high", None), [
+        [CHILD, gap(6), ALONE, gap(2), ALONE_CTX],
+        [ALONE, gap(3), _w("met"), gap(1), CHILD],
+        [ALONE, _w("thuis", "gelaten", "achtergelaten")],
+        [NOBODY, gap(2), NOBODY_CTX],
+    ]),
+    "suicide": ("suïciderisico", ("acute", "high", None), [
+        [SUICIDE],
+        [WANT, gap(2), DEAD],
+        [_w("niet", "nie"), MEER, gap(1), LIVE],
+        [END, gap(2), MAKE],
+        [MYSELF, gap(2), SELF_HARM],
+        [PILLS, gap(3), SWALLOW],
+        [JUMP, gap(4), HIGH_PLACE],
+        [_w("kill"), _w("myself", "me")],
+    ]),
+    "hopelessness": ("ziet het niet meer zitten", ("high", None, None), [
+        [NOT_SEE, gap(2), _w("niet", "nie"), _w("meer"), SITTEN],
+    ]),
+    "sexual_violence": ("seksueel geweld", ("high", "high", None), [
+        [RAPE],
+        [SIT, AAN, BODY_OBJ],
+        [_w("aanraken", "aangeraakt", "betast", "betasten", "bepoteld")],
+    ]),
+}
+
+# The tokens a negation may stand before a cue, without a clause boundary in between.
+NEG_WINDOW = 3
+CLAUSE_BREAK = frozenset({",", ".", ";", "!", "?", "maar", "en", "dat", "want", "omdat", "als", "toen",
+                          "terwijl", "dus", "of", "\n", "but", "and"})
+PAST_MARKERS = frozenset({"vroeger", "geleden", "destijds", "ooit", "verleden", "jeugd", "ago", "vorig",
+                          "toendertijd"})
+PAST_PHRASES = ("jaar geleden", "jaren geleden", "maanden geleden", "in het verleden", "toen ik klein",
+                "toen ik kind", "toen ik jong", "als kind", "in mijn jeugd", "vorig jaar", "lang geleden",
+                "toen we nog", "toen wij nog", "toen ik nog")
+RECENT_MARKERS = frozenset({"gisteren", "gisteravond", "gisternacht", "eergisteren", "vorige", "afgelopen",
+                            "weekend", "laatst", "onlangs", "dagen", "weken", "week", "yesterday"})
+NOW_MARKERS = frozenset({"nu", "net", "zojuist", "zonet", "vannacht", "vanavond", "vandaag", "straks",
+                         "nog", "momenteel", "meteen", "rn", "now", "tonight", "zometeen"})
+
+
+@dataclass(frozen=True)
+class RedFlag:
+    cue: str
+    label_nl: str
+    text: str
+    start_char: int
+    end_char: int
+    when: str          # now | recent | past | unspecified
+    floor: str | None  # minimum urgency implied, None if none
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class ConceptMatcher:
+    """Finds the cue patterns in a Doc.
+
+    Every word set is registered in two spaCy PhraseMatchers, one on LOWER (chat spelling and
+    multi-word phrases such as "op slot") and one on LEMMA ("gewurgd" -> "wurgen"). A cue pattern is
+    then a short sequence of word sets with bounded gaps, checked only where its first word set
+    occurs. (spaCy's token Matcher with set predicates costs about 1 ms per opener here, as much as
+    the whole parse; the PhraseMatchers cost a few microseconds.)
+    """
+
+    def __init__(self, vocab):
+        self.sets: dict[frozenset[str], str] = {}
+        self.lower = PhraseMatcher(vocab, attr="LOWER")
+        self.lemma = PhraseMatcher(vocab, attr="LEMMA")
+        self.patterns: list[tuple[str, list]] = []
+        for cue, (_, _, patterns) in CUES.items():
+            for pattern in patterns:
+                slots = []
+                for slot in pattern:
+                    if isinstance(slot, tuple):
+                        slots.append(slot)
+                    else:
+                        slots.append(self._register(slot, vocab))
+                self.patterns.append((cue, slots))
+
+    def _register(self, words: frozenset[str], vocab) -> str:
+        key = self.sets.get(words)
+        if key is None:
+            key = f"set{len(self.sets)}"
+            self.sets[words] = key
+            tokenizer_docs = [Doc(vocab, words=w.split()) for w in sorted(words)]
+            self.lower.add(key, tokenizer_docs)
+            single = sorted(w for w in words if " " not in w)
+            self.lemma.add(key, [Doc(vocab, words=[w], lemmas=[w]) for w in single])
+        return key
+
+    def __call__(self, doc: Doc) -> list[tuple[str, int, int]]:
+        # hits[key][start] = end (exclusive) of the longest phrase of that set starting there
+        hits: dict[str, dict[int, int]] = {}
+        for matcher in (self.lower, self.lemma):
+            for match_id, start, end in matcher(doc):
+                by_start = hits.setdefault(doc.vocab.strings[match_id], {})
+                by_start[start] = max(end, by_start.get(start, start))
+        found: list[tuple[str, int, int]] = []
+        for cue, slots in self.patterns:
+            first = hits.get(slots[0])
+            if not first:
+                continue
+            for start, end in first.items():
+                stop = self._extend(slots, 1, end, hits, len(doc))
+                if stop is not None:
+                    found.append((cue, start, stop))
+        return found
+
+    def _extend(self, slots, k, pos, hits, n):
+        """End of the earliest completion of slots[k:] starting at token pos, or None."""
+        if k == len(slots):
+            return pos
+        slot = slots[k]
+        if isinstance(slot, tuple):
+            for skip in range(slot[1] + 1):
+                if pos + skip > n:
+                    break
+                stop = self._extend(slots, k + 1, pos + skip, hits, n)
+                if stop is not None:
+                    return stop
+            return None
+        end = hits.get(slot, {}).get(pos)
+        if end is None:
+            return None
+        return self._extend(slots, k + 1, end, hits, n)
+
+
+def _is_negated(span: Span) -> bool:
+    doc = span.doc
+    inside = set(range(span.start, span.end))
+    # Negation attached in the parse to the cue or to the word it depends on.
+    anchors = {span.root, span.root.head}
+    for anchor in anchors:
+        for child in anchor.children:
+            if child.i not in inside and child.lower_ in NEGATIONS:
+                return True
+    # Negation shortly before the cue in the same clause (robust to parse errors in chat text).
+    i = span.start - 1
+    steps = 0
+    while i >= 0 and steps < NEG_WINDOW:
+        tok = doc[i]
+        if tok.lower_ in CLAUSE_BREAK:
+            break
+        if tok.lower_ in NEGATIONS:
+            return True
+        if tok.is_sent_start:
+            break
+        i -= 1
+        steps += 1
+    return False
+
+
+def _when(span: Span) -> str:
+    sent = span.sent
+    text = sent.text.lower()
+    words = {t.lower_ for t in sent}
+    if any(p in text for p in PAST_PHRASES) or words & PAST_MARKERS:
+        return "past"
+    if words & RECENT_MARKERS:
+        return "recent"
+    if words & NOW_MARKERS:
+        return "now"
+    return "unspecified"
+
+
+def _floor(cue: str, when: str) -> str | None:
+    now_floor, recent_floor, past_floor = CUES[cue][1]
+    if when == "past":
+        return past_floor
+    if when == "recent":
+        return recent_floor
+    return now_floor
+
+
+def find_red_flags(doc: Doc, matcher: ConceptMatcher) -> list[RedFlag]:
+    spans = [Span(doc, start, end, label=cue) for cue, start, end in matcher(doc)]
+    flags: list[RedFlag] = []
+    seen: set[tuple[str, int]] = set()
+    # Shortest spans first: a pattern with gaps may stretch over an unrelated negation.
+    for span in sorted(spans, key=lambda s: (s.start, len(s))):
+        cue = span.label_
+        if (cue, span.start) in seen or _is_negated(span):
+            continue
+        seen.add((cue, span.start))
+        when = _when(span)
+        flags.append(RedFlag(cue, CUES[cue][0], span.text, span.start_char, span.end_char, when,
+                             _floor(cue, when)))
+    # One flag per cue and character range; keep the earliest, shortest.
+    unique: list[RedFlag] = []
+    covered: dict[str, list[tuple[int, int]]] = {}
+    for flag in flags:
+        ranges = covered.setdefault(flag.cue, [])
+        if any(s <= flag.start_char < e or flag.start_char <= s < flag.end_char for s, e in ranges):
+            continue
+        ranges.append((flag.start_char, flag.end_char))
+        unique.append(flag)
+    return unique
+
+
+if not Doc.has_extension("red_flags"):
+    Doc.set_extension("red_flags", default=None)
+
+
+@Language.factory("triage_red_flags")
+class RedFlagComponent:
+    """Sets doc._.red_flags to a list of RedFlag."""
+
+    def __init__(self, nlp: Language, name: str):
+        self.matcher = ConceptMatcher(nlp.vocab)
+
+    def __call__(self, doc: Doc) -> Doc:
+        doc._.red_flags = find_red_flags(doc, self.matcher)
+        return doc

@@ -1,0 +1,228 @@
+"""The `triage` command: train, predict, evaluate and manage model versions."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+EXIT_BAD_INPUT = 2
+
+
+def _err(message: str) -> None:
+    print(f"triage: {message}", file=sys.stderr)
+
+
+def cmd_train(args) -> int:
+    from training.schema import DataError
+    from training.train import train
+
+    eval_sets = {Path(p).stem: [Path(p)] for p in args.eval or []}
+    try:
+        model_dir = train(data=[Path(p) for p in args.data] if args.data else None, out=args.out,
+                          eval_sets=eval_sets, activate=True if args.activate else None)
+    except DataError as exc:
+        _err(str(exc))
+        _err("nothing was trained")
+        return EXIT_BAD_INPUT
+    print(model_dir)
+    return 0
+
+
+def _open_in(path: str | None):
+    return open(path, encoding="utf-8") if path and path != "-" else sys.stdin
+
+
+def _open_out(path: str | None):
+    return open(path, "w", encoding="utf-8") if path and path != "-" else sys.stdout
+
+
+def cmd_predict(args) -> int:
+    """JSONL in, JSONL out, one line per input line; bad lines get an error object, not a crash."""
+    from triage.labels import MAX_TEXT_CHARS
+    from triage.model import TriageModel, iter_batches
+
+    model = _load_model(args.model)
+    errors = 0
+
+    def parsed(fh):
+        for number, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as exc:
+                yield number, None, f"line {number}: not valid JSON ({exc.msg})"
+                continue
+            if not isinstance(obj, dict):
+                yield number, None, f"line {number}: must be a JSON object"
+            elif not isinstance(obj.get("text"), str):
+                yield number, obj, f"line {number}: field 'text' is required and must be a string"
+            elif not obj["text"].strip():
+                yield number, obj, f"line {number}: field 'text' is empty"
+            elif len(obj["text"]) > MAX_TEXT_CHARS:
+                yield number, obj, (f"line {number}: field 'text' is {len(obj['text'])} characters; "
+                                    f"the limit is {MAX_TEXT_CHARS}")
+            else:
+                yield number, obj, None
+
+    with _open_in(args.input) as fin, _open_out(args.output) as fout:
+        for batch in iter_batches(parsed(fin), args.batch_size):
+            good = [(n, obj) for n, obj, e in batch if e is None]
+            predictions = iter(model.predict([obj["text"] for _, obj in good])) if good else iter(())
+            for number, obj, error in batch:
+                if error:
+                    errors += 1
+                    _err(error)
+                    record = {k: v for k, v in (obj or {}).items() if k != "text"}
+                    record.update({"line": number, "error": error})
+                else:
+                    record = {k: v for k, v in obj.items() if k != "text"}
+                    record.update(next(predictions))
+                fout.write(json.dumps(record, ensure_ascii=False) + "\n")
+            fout.flush()
+    if errors:
+        _err(f"{errors} line(s) could not be predicted (see the 'error' records)")
+        return 1
+    return 0
+
+
+def cmd_evaluate(args) -> int:
+    from training.data import load_examples
+    from training.evaluate import evaluate, format_metrics
+    from training.schema import DataError
+
+    try:
+        examples = load_examples([Path(p) for p in args.data])
+    except DataError as exc:
+        _err(str(exc))
+        return EXIT_BAD_INPUT
+    model = _load_model(args.model)
+    predictions = model.predict([e.text for e in examples])
+    metrics = evaluate([e.labels() for e in examples], predictions)
+    metrics["model_version"] = model.version
+    if args.json:
+        print(json.dumps(metrics, indent=2, ensure_ascii=False))
+    else:
+        print(f"model {model.version} ({model.pipeline_label})")
+        print(format_metrics(", ".join(args.data), metrics))
+    return 0
+
+
+def cmd_models(args) -> int:
+    from triage.artifacts import ArtifactError, active_version, list_versions, read_manifest, set_active
+    from triage.settings import get_settings
+
+    root = Path(get_settings().model_dir)
+    active = active_version(root)
+    if args.action == "list":
+        versions = list_versions(root)
+        if not versions:
+            print(f"no models in {root}")
+        for m in versions:
+            test = next(iter(m.get("metrics", {}).values()), {})
+            summary = (f"urgency macro-F1 {test['urgency']['macro_f1']:.3f}, acute recall "
+                       f"{test['urgency']['acute_recall']:.3f}") if test else "no evaluation"
+            mark = "*" if m["version"] == active else " "
+            print(f"{mark} {m['version']}  {m['spacy_pipeline']['name']}  n_train={m['data']['n_train']}  {summary}")
+        return 0
+    if args.action == "active":
+        if active is None:
+            _err(f"no active model in {root}")
+            return 1
+        from triage.model import check_compatible
+        from triage.nlp import PipelineError
+
+        try:
+            check_compatible(read_manifest(root / active), get_settings())
+        except (ArtifactError, PipelineError) as exc:
+            _err(str(exc))
+            return 1
+        print(active)
+        return 0
+    if args.action == "show":
+        version = args.version or active
+        if not version:
+            _err("no version given and no active model")
+            return 1
+        try:
+            print(json.dumps(read_manifest(root / version), indent=2, ensure_ascii=False))
+        except ArtifactError as exc:
+            _err(str(exc))
+            return 1
+        return 0
+    if args.action == "activate":
+        try:
+            set_active(root, args.version)
+        except ArtifactError as exc:
+            _err(str(exc))
+            return 1
+        print(f"active model: {args.version}")
+        return 0
+    return 2
+
+
+def _load_model(model_dir: str | None):
+    from triage.artifacts import ArtifactError
+    from triage.model import TriageModel
+    from triage.nlp import PipelineError
+
+    try:
+        return TriageModel.load(Path(model_dir) if model_dir else None)
+    except (ArtifactError, PipelineError) as exc:
+        _err(str(exc))
+        raise SystemExit(EXIT_BAD_INPUT) from exc
+
+
+def cmd_serve(args) -> int:
+    from api.server import run
+
+    return run(host=args.host, port=args.port)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="triage", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("train", help="train a model on labelled JSONL")
+    p.add_argument("--data", nargs="+", metavar="FILE", help="labelled JSONL files (default: the seed corpus train split)")
+    p.add_argument("--eval", nargs="+", metavar="FILE", help="extra labelled JSONL files to evaluate on")
+    p.add_argument("--out", type=Path, help="model directory to write (default: a new version under TRIAGE_MODEL_DIR)")
+    p.add_argument("--activate", action="store_true", help="make the new model the active one")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("predict", help="predict JSONL with a 'text' field; other fields are passed through")
+    p.add_argument("--input", help="input JSONL (default: stdin)")
+    p.add_argument("--output", help="output JSONL (default: stdout)")
+    p.add_argument("--model", help="model directory (default: the active model)")
+    p.add_argument("--batch-size", type=int, default=256)
+    p.set_defaults(func=cmd_predict)
+
+    p = sub.add_parser("evaluate", help="evaluate the model on labelled JSONL")
+    p.add_argument("--data", nargs="+", required=True, metavar="FILE")
+    p.add_argument("--model", help="model directory (default: the active model)")
+    p.add_argument("--json", action="store_true", help="print the metrics as JSON")
+    p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("models", help="list, show or activate model versions")
+    p.add_argument("action", choices=["list", "show", "active", "activate"])
+    p.add_argument("version", nargs="?")
+    p.set_defaults(func=cmd_models)
+    p = sub.add_parser("serve", help="run the triage API service (uvicorn)")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.set_defaults(func=cmd_serve)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "models" and args.action == "activate" and not args.version:
+        _err("models activate needs a VERSION")
+        return EXIT_BAD_INPUT
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -39,6 +39,17 @@ _SCHOOL_YEAR = re.compile(
     r"(?:lagere|middelbare|basis)\s*school|mijn\s+mentor|mn\s+mentor|m'n\s+mentor)\b",
     re.I,
 )
+# Writers who describe their own aggression: the strongest sign of the perpetrator role, and often
+# phrased without a harm verb ("ik verlies mijn geduld", "ik ontplof").
+_SELF_AGGRESSION = re.compile(
+    r"\b(?:ik|k)\s+(?:ben\s+bang\s+dat\s+ik|verlies|ontplof|flip|word\s+(?:zo\s+)?(?:boos|kwaad|agressief)|"
+    r"kan\s+(?:mezelf|mijzelf|mn\s+woede|mijn\s+woede|me)\s+niet|heb\s+(?:haar|hem|mijn|mn|m'n|ze|zijn|ons)\b|"
+    r"schreeuw|sla|schop|duw|knijp|scheld|dreig|controleer|bedreig|mishandel)|"
+    r"\b(?:mijn|mn|m'n)\s+(?:woede|agressie|driftbuien|boosheid|geduld|handen|losse\s+handjes)\b|"
+    r"\b(?:ik\s+ben\s+(?:de\s+)?dader|pleger|anger\s+management|agressieregulatie|agressietraining|"
+    r"ik\s+(?:wil|moet)\s+(?:stoppen|leren)|i\s+(?:hit|hurt|lose)|spijt)\b",
+    re.I,
+)
 _PROCEDURE = re.compile(
     r"\b(?:anoniem|melding|melden|openingstijden|hoe\s+werkt|wat\s+gebeurt|stage|scriptie|onderzoek|"
     r"werkstuk|profielwerkstuk|vacature|sollicit|meldcode|afwegingskader|privacy|bellen|telefoonnummer)",
@@ -104,6 +115,44 @@ def _possessor(tok: Token) -> str | None:
     return None
 
 
+_SUBJ_ME = frozenset({"ik", "k", "we", "wij", "i", "kik"})
+_SUBJ_OTHER = frozenset({"hij", "zij", "ze", "die", "he", "she", "they", "hem", "u"})
+_OBJ_ME = frozenset({"me", "mij", "ons", "mezelf", "mij.", "me.", "m'n", "mn", "mijn", "my", "me,"})
+_PASSIVE_AUX = frozenset({"word", "werd", "wordt", "ben", "worden", "werden", "was", "am", "was", "get", "got"})
+_BREAKS = frozenset({",", ".", ";", "!", "?", "dat", "want", "omdat", "maar", "en", "als", "of", "\n", "toen",
+                     "terwijl", "but", "and", "because"})
+
+
+def _surface_agency(doc: Doc, i: int) -> list[str]:
+    """Who harms whom around harm word i, read from word order (robust where the parse fails)."""
+    found: list[str] = []
+    subject = None
+    passive = False
+    j = i - 1
+    while j >= max(0, i - 5):
+        low = doc[j].lower_
+        if low in _BREAKS:
+            break
+        if low in _PASSIVE_AUX:
+            passive = True
+        if subject is None and (low in _SUBJ_ME or low in _SUBJ_OTHER or _relation(doc[j])):
+            subject = "me" if low in _SUBJ_ME else "other"
+        if low in _OBJ_ME and low not in {"mijn", "mn", "m'n", "my"}:
+            found.append("harm_to=me")
+        j -= 1
+    # Inversion: "soms sla ik haar", "toen schopte ik".
+    after = [t.lower_ for t in doc[i + 1:i + 3]]
+    if subject is None and after and after[0] in _SUBJ_ME:
+        subject = "me"
+    if any(a in {"me", "mij", "ons"} for a in after):
+        found.append("harm_to=me")
+    if subject == "me":
+        found.append("harm_to=me" if passive else "harm_by=me")
+    elif subject == "other":
+        found.append("harm_by=other")
+    return found
+
+
 def extract_cues(doc: Doc) -> dict[str, float]:
     cues: dict[str, float] = {}
 
@@ -117,6 +166,8 @@ def extract_cues(doc: Doc) -> dict[str, float]:
         add("question")
     if _PROCEDURE.search(text):
         add("procedure_word")
+    if _SELF_AGGRESSION.search(text):
+        add("self_aggression")
 
     has_first = has_third = False
     for tok in doc:
@@ -140,6 +191,8 @@ def extract_cues(doc: Doc) -> dict[str, float]:
 
         # Who does what to whom.
         if lemma in HARM_VERBS or low in HARM_VERBS:
+            for key in _surface_agency(doc, tok.i):
+                add(key)
             for child in tok.children:
                 person = _person(child)
                 if person is None:

@@ -25,7 +25,12 @@ HARM_VERBS = frozenset({
     "aanraken", "aangeraakt", "afranselen", "meppen", "gemept", "tikken", "hit", "hits", "beat", "beats",
     "kick", "hurt", "hurts", "rape", "raped", "abuse", "abused", "choke", "choked", "threaten", "threatened",
     "controleren", "stalken", "achtervolgen", "kleineren", "kneuzen", "klappen", "rammen", "shaken",
-    "schudden", "geschud", "boos", "agressief",
+    "schudden", "geschud", "boos", "agressief", "schop", "schopte", "sloeg", "sla", "duwde", "stompte",
+    "scheld", "schold", "uitgescholden", "bedreig", "bedreigde", "dreig", "dreigde", "dreigen", "knijp",
+    "gooide", "sloot", "afpakken", "afgepakt", "pak", "vastpakken", "vastgepakt", "kneep", "trap", "trapte",
+    "mishandel", "mishandelde", "misbruikte", "verkrachtte", "beledigen", "krenken", "pijnigen", "slaag",
+    "klap", "klappen", "mep", "geduwd", "ontvoeren", "wurgde", "wurg", "aanvallen", "aangevallen",
+    "uitschelden", "kwetsen", "gekwetst", "verwaarlozen", "verwaarloosd", "negeren",
 })
 
 RELATION_GROUPS: dict[str, frozenset[str]] = {

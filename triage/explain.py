@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 # Dutch descriptions of the linguistic cues (triage/cues.py), for advisors.
@@ -35,6 +37,7 @@ _GROUP_NL = {"partner": "partner", "parent": "ouder", "child": "kind", "sibling"
              "client": "leerling/cliënt/patiënt"}
 
 
+@lru_cache(maxsize=65536)
 def describe(feature: str) -> tuple[str, str]:
     """(kind, Dutch description) of an internal feature name such as 'lemma__wurgen'."""
     block, _, name = feature.partition("__")

@@ -11,6 +11,7 @@ import sklearn
 from triage.artifacts import ArtifactError, active_version, load_verified, read_manifest
 from triage.decision import ReviewPolicy, UrgencyPolicy
 from triage.explain import summary_nl, top_features
+from triage.features import doc_text
 from triage.labels import MAX_TEXT_CHARS, TOPICS
 from triage.language import detect_language
 from triage.nlp import PipelineError, load_pipeline
@@ -96,11 +97,12 @@ class TriageModel:
         return self.predict([text])[0]
 
     def predict_docs(self, docs: Sequence) -> list[dict]:
-        X = self.estimator.transform(docs).tocsr()
+        X = self.estimator.transform(docs)
         proba = self.estimator.predict_proba_features(X)
-        return [self._result(doc, X, i, {h: p[i] for h, p in proba.items()}) for i, doc in enumerate(docs)]
+        rows = [(X.indices[X.indptr[i]:X.indptr[i + 1]], X.data[X.indptr[i]:X.indptr[i + 1]]) for i in range(len(docs))]
+        return [self._result(doc, rows[i], {h: p[i] for h, p in proba.items()}) for i, doc in enumerate(docs)]
 
-    def _result(self, doc, X, i: int, proba: dict[str, np.ndarray]) -> dict:
+    def _result(self, doc, row: tuple[np.ndarray, np.ndarray], proba: dict[str, np.ndarray]) -> dict:
         classes = self.estimator.classes_
         scores = {
             "role": {c: round(float(p), 4) for c, p in zip(classes["role"], proba["role"])},
@@ -113,9 +115,8 @@ class TriageModel:
         urgency, model_urgency, raised_by = self.urgency_policy.decide(scores["urgency"], flags)
         role = max(scores["role"], key=scores["role"].get)
         minor = scores["minor"]["true"] >= 0.5
-        language, _ = detect_language(doc.text)
+        language, _ = detect_language(doc_text(doc))
 
-        row = X[i]
         explanation = {
             "role": self._top(row, "role", role),
             "minor": self._top(row, "minor", minor),
@@ -141,10 +142,10 @@ class TriageModel:
         explanation["summary_nl"] = summary_nl(result)
         return result
 
-    def _top(self, row, head: str, label) -> list[dict]:
+    def _top(self, row: tuple[np.ndarray, np.ndarray], head: str, label) -> list[dict]:
         weights, classes = self._weights[head]
         column = int(np.flatnonzero(classes == label)[0])
-        return top_features(row.indices, row.data, weights[:, column], self._names)
+        return top_features(row[0], row[1], weights[:, column], self._names)
 
 
 class TextError(ValueError):

@@ -70,6 +70,8 @@ NO = _w("niet", "nie", "ni", "not")
 CHILD = _w("kind", "kinderen", "kindje", "kindjes", "baby", "baby'tje", "peuter", "kleuter", "broertje",
            "zusje", "broertjes", "zusjes", "zoontje", "dochtertje", "kids", "jongetje", "meisje", "kinders",
            "kleine", "kleintje", "kleintjes", "kinderen", "buurkinderen", "buurkind")
+BABY = _w("baby", "baby'tje", "babytje", "kindje", "zoontje", "dochtertje", "pasgeboren", "pasgeborene",
+          "zuigeling", "peuter", "dreumes", "baby's")
 ALONE = _w("alleen", "alone", "allenig")
 ALONE_CTX = _w("thuis", "gelaten", "achtergelaten", "gelaten", "buiten", "balkon", "straat", "auto", "home",
                "achter", "laten", "gelaten.", "sinds", "al")
@@ -135,6 +137,10 @@ CUES: dict[str, tuple[str, tuple[str | None, str | None, str | None], list[list]
         [_w("reageert", "reageren", "ademt", "beweegt"), _w("niet", "nie", "ni", "niet meer")],
         [_w("ligt", "lag", "liggen"), gap(3), _w("grond", "vloer")],
         [_w("bloedt", "bloeden", "bloedend", "bloedde", "bleeding")],
+        # A shaken or limp baby or small child: risk of brain injury, always acute.
+        [BABY, gap(10), _w("geschud", "geschut", "schudde", "schudden", "gerammeld", "shook", "shaken")],
+        [_w("geschud", "schudde", "schudden", "shook", "shaken"), gap(3), BABY],
+        [BABY, gap(10), _w("slap", "suf", "bewusteloos", "blauw", "lijkbleek")],
     ]),
     "child_alone": ("kind alleen of onveilig", ("acute", "high", None), [
         [CHILD, gap(6), ALONE, gap(2), ALONE_CTX],
@@ -227,45 +233,51 @@ class ConceptMatcher:
             self.lemma.add(key, [Doc(vocab, words=[w], lemmas=[w]) for w in single])
         return key
 
-    def __call__(self, doc: Doc) -> list[tuple[str, int, int]]:
+    def __call__(self, doc: Doc) -> list[tuple[str, int, int, frozenset[int]]]:
+        """(cue, start, end, token indices that filled gaps) for every pattern occurrence."""
         # hits[key][start] = end (exclusive) of the longest phrase of that set starting there
         hits: dict[str, dict[int, int]] = {}
         for matcher in (self.lower, self.lemma):
             for match_id, start, end in matcher(doc):
                 by_start = hits.setdefault(doc.vocab.strings[match_id], {})
                 by_start[start] = max(end, by_start.get(start, start))
-        found: list[tuple[str, int, int]] = []
+        found = []
         for cue, slots in self.patterns:
             first = hits.get(slots[0])
             if not first:
                 continue
             for start, end in first.items():
-                stop = self._extend(slots, 1, end, hits, len(doc))
-                if stop is not None:
-                    found.append((cue, start, stop))
+                done = self._extend(slots, 1, end, hits, len(doc), ())
+                if done is not None:
+                    stop, gaps = done
+                    found.append((cue, start, stop, frozenset(gaps)))
         return found
 
-    def _extend(self, slots, k, pos, hits, n):
-        """End of the earliest completion of slots[k:] starting at token pos, or None."""
+    def _extend(self, slots, k, pos, hits, n, gaps):
+        """(end, gap token indices) of the earliest completion of slots[k:] from token pos, or None."""
         if k == len(slots):
-            return pos
+            return pos, gaps
         slot = slots[k]
         if isinstance(slot, tuple):
             for skip in range(slot[1] + 1):
                 if pos + skip > n:
                     break
-                stop = self._extend(slots, k + 1, pos + skip, hits, n)
-                if stop is not None:
-                    return stop
+                done = self._extend(slots, k + 1, pos + skip, hits, n, gaps + tuple(range(pos, pos + skip)))
+                if done is not None:
+                    return done
             return None
         end = hits.get(slot, {}).get(pos)
         if end is None:
             return None
-        return self._extend(slots, k + 1, end, hits, n)
+        return self._extend(slots, k + 1, end, hits, n, gaps)
 
 
-def _is_negated(span: Span) -> bool:
+def _is_negated(span: Span, gaps: frozenset[int] = frozenset()) -> bool:
     doc = span.doc
+    # A negation that fills a gap of the pattern negates it ("ik wil niet dood"); one that is a
+    # word of the pattern itself does not ("ik wil niet meer leven").
+    if any(doc[i].lower_ in NEGATIONS for i in gaps):
+        return True
     inside = set(range(span.start, span.end))
     # Negation attached in the parse to the cue or to the word it depends on.
     anchors = {span.root, span.root.head}
@@ -312,13 +324,13 @@ def _floor(cue: str, when: str) -> str | None:
 
 
 def find_red_flags(doc: Doc, matcher: ConceptMatcher) -> list[RedFlag]:
-    spans = [Span(doc, start, end, label=cue) for cue, start, end in matcher(doc)]
+    matches = [(Span(doc, start, end, label=cue), gaps) for cue, start, end, gaps in matcher(doc)]
     flags: list[RedFlag] = []
     seen: set[tuple[str, int]] = set()
     # Shortest spans first: a pattern with gaps may stretch over an unrelated negation.
-    for span in sorted(spans, key=lambda s: (s.start, len(s))):
+    for span, gaps in sorted(matches, key=lambda m: (m[0].start, len(m[0]))):
         cue = span.label_
-        if (cue, span.start) in seen or _is_negated(span):
+        if (cue, span.start) in seen or _is_negated(span, gaps):
             continue
         seen.add((cue, span.start))
         when = _when(span)

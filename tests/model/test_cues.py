@@ -1,0 +1,95 @@
+"""The linguistic cues on doc._.cues and the feature transformers built on them."""
+
+import numpy as np
+import pytest
+
+from triage.features import DocCues, DocLemmas, DocText, build_features
+
+
+def cues(nlp, text):
+    return nlp(text)._.cues
+
+
+@pytest.mark.parametrize("text,key", [
+    ("hij slaat me elke dag", "harm_to=me"),
+    ("ik word geslagen door mijn vader", "harm_to=me"),
+    ("soms sla ik haar als ik boos ben", "harm_by=me"),
+    ("ik schop tegen de deur van mijn moeder", "harm_by=me"),
+    ("mijn vader sloeg mijn moeder", "harm_by=other"),
+])
+def test_who_harms_whom(nlp, text, key):
+    assert key in cues(nlp, text)
+
+
+def test_victim_and_perpetrator_cues_differ(nlp):
+    victim = cues(nlp, "hij slaat me")
+    perpetrator = cues(nlp, "ik sla haar")
+    assert "harm_to=me" in victim and "harm_by=me" not in victim
+    assert "harm_by=me" in perpetrator and "harm_to=me" not in perpetrator
+
+
+@pytest.mark.parametrize("text,key", [
+    ("mijn buurvrouw wordt mishandeld", "poss1=neighbour"),
+    ("mn zus heeft een gewelddadige vriend", "poss1=sibling"),
+    ("mijn leerling vertelde iets zorgwekkends", "poss1=client"),
+    ("haar man controleert alles", "poss3=partner"),
+])
+def test_possessive_relations(nlp, text, key):
+    assert key in cues(nlp, text)
+
+
+@pytest.mark.parametrize("text", [
+    "ik ben leerkracht van groep 6 en maak me zorgen",
+    "als huisarts zie ik een patiënte met blauwe plekken",
+    "ik werk als wijkverpleegkundige",
+])
+def test_professional_self_description(nlp, text):
+    assert "self_profession" in cues(nlp, text)
+
+
+@pytest.mark.parametrize("text,bucket", [
+    ("ik ben 13 en mn pa slaat me", "age=12-15"),
+    ("ik ben zestien", "age=16-17"),
+    ("ik ben een meisje van 11", "age=child"),
+    ("ik ben 34 jaar oud", "age=26-64"),
+    ("Mijn moeder is 82 jaar oud", "age=65+"),
+])
+def test_age_buckets(nlp, text, bucket):
+    assert bucket in cues(nlp, text)
+
+
+def test_marriage_years_are_not_an_age(nlp):
+    assert not any(k.startswith("age=") for k in cues(nlp, "we zijn 12 jaar getrouwd"))
+
+
+@pytest.mark.parametrize("text", ["ik zit in groep 8", "ik zit in havo 3", "ik zit in de 2e klas",
+                                  "ik zit in het eerste middelbaar", "mijn mentor weet het niet"])
+def test_school_year(nlp, text):
+    assert "school_year" in cues(nlp, text)
+
+
+def test_time_words(nlp):
+    assert "time=now" in cues(nlp, "hij is nu thuis")
+    assert "time=past" in cues(nlp, "dat was jaren geleden")
+    assert "time=recent" in cues(nlp, "gisteren gebeurde het weer")
+
+
+def test_red_flags_become_cues(nlp):
+    c = cues(nlp, "hij heeft een mes")
+    assert c["flag=weapon"] == 1.0
+
+
+def test_transformers_follow_the_estimator_contract(nlp):
+    docs = list(nlp.pipe(["Hij slaat me", "ik ben 13", "hoi"]))
+    assert DocText().fit(docs).transform(docs) == ["hij slaat me", "ik ben 13", "hoi"]
+    assert DocLemmas().fit_transform(docs)[0].split() == ["hij", "slaan", "me"]
+    assert DocCues().transform(docs)[1]["age=12-15"] == 1.0
+    union = build_features()
+    X = union.fit_transform(list(nlp.pipe(["hij heeft me geslagen", "hij heeft me nooit geslagen",
+                                           "ik heb hem geslagen", "ik heb hem niet geslagen"])))
+    names = union.get_feature_names_out()
+    assert X.shape == (4, len(names))
+    assert any(n.startswith("char__") for n in names)
+    assert "lemma__slaan" in set(names)  # "geslagen" -> "slaan"
+    assert "cue__harm_by=me" in set(names)
+    assert np.isfinite(X.toarray()).all()

@@ -1,0 +1,87 @@
+"""Each red-flag cue fires on its phrasings, not on negations, and carries the right floor."""
+
+import pytest
+
+
+def flags(nlp, text):
+    return {(f.cue, f.when, f.floor) for f in nlp(text)._.red_flags}
+
+
+def cues(nlp, text):
+    return {f.cue for f in nlp(text)._.red_flags}
+
+
+@pytest.mark.parametrize("cue,text", [
+    ("weapon", "hij staat in de keuken met een mes"),
+    ("weapon", "mijn vader heeft een pistool in de la en hij is dronken"),
+    ("strangulation", "hij heeft me gewurgd"),
+    ("strangulation", "hij had zijn handen om mijn keel"),
+    ("strangulation", "hij kneep mn keel dicht tot ik geen lucht meer kreeg"),
+    ("strangulation", "he choked me"),
+    ("threat_to_kill", "hij zegt dat hij me gaat vermoorden"),
+    ("threat_to_kill", "ik maak je dood riep hij"),
+    ("threat_to_kill", "hij zei letterlijk ik maak je af"),
+    ("locked_in", "hij heeft me opgesloten in de slaapkamer"),
+    ("locked_in", "de voordeur is op slot en hij heeft mijn sleutels afgepakt"),
+    ("happening_now", "hij slaat haar nu, ik hoor het door de muur"),
+    ("happening_now", "er staat iemand voor de deur te schreeuwen"),
+    ("serious_injury", "mama ligt op de grond en reageert niet"),
+    ("serious_injury", "ze bloedt uit haar hoofd"),
+    ("serious_injury", "mijn baby huilde en ik heb hem door elkaar geschud, nu is hij zo slap"),
+    ("child_alone", "de kinderen zijn al twee dagen alleen thuis"),
+    ("child_alone", "ik ben alleen met mijn broertje en niemand komt"),
+    ("suicide", "ik wil dood"),
+    ("suicide", "ik wil niet meer leven"),
+    ("suicide", "ik denk aan zelfmoord"),
+    ("suicide", "ik heb net een strip pillen geslikt"),
+    ("hopelessness", "ik zie het echt niet meer zitten"),
+    ("sexual_violence", "mijn oom zit aan me als niemand kijkt"),
+    ("sexual_violence", "ik ben verkracht"),
+])
+def test_cue_fires(nlp, cue, text):
+    assert cue in cues(nlp, text)
+
+
+@pytest.mark.parametrize("cue,text", [
+    ("strangulation", "hij heeft me nooit gewurgd maar hij schreeuwt wel veel"),
+    ("weapon", "hij heeft geen mes of zo, hij gebruikt alleen woorden"),
+    ("threat_to_kill", "hij heeft nooit gedreigd me te vermoorden"),
+    ("suicide", "ik wil niet dood, ik wil alleen dat het stopt"),
+    ("suicide", "ik heb geen zelfmoordgedachten hoor"),
+    ("locked_in", "hij heeft me niet opgesloten maar ik mag nergens heen"),
+    ("sexual_violence", "hij heeft me nooit aangeraakt"),
+])
+def test_negated_cue_does_not_fire(nlp, cue, text):
+    assert cue not in cues(nlp, text)
+
+
+def test_clause_boundary_stops_negation(nlp):
+    # "niet" belongs to the first clause; the knife in the second is real.
+    assert "weapon" in cues(nlp, "ik weet het niet, maar hij heeft een mes gepakt")
+
+
+def test_flag_reports_character_span(nlp):
+    text = "help hij heeft zijn handen om mijn keel gehad"
+    doc = nlp(text)
+    flag = next(f for f in doc._.red_flags if f.cue == "strangulation")
+    assert text[flag.start_char:flag.end_char] == flag.text
+    assert "keel" in flag.text
+
+
+@pytest.mark.parametrize("text,when,floor", [
+    ("hij heeft me net gewurgd", "now", "acute"),
+    ("hij heeft me vorige week gewurgd", "recent", "high"),
+    ("hij heeft me jaren geleden gewurgd", "past", "high"),
+    ("hij heeft me gewurgd", "unspecified", "acute"),
+])
+def test_strangulation_floor_depends_on_time(nlp, text, when, floor):
+    assert ("strangulation", when, floor) in flags(nlp, text)
+
+
+def test_past_weapon_has_no_floor(nlp):
+    assert ("weapon", "past", None) in flags(nlp, "vroeger heeft hij me ooit met een mes bedreigd, nu woon ik alleen")
+
+
+def test_no_flags_on_ordinary_worry(nlp):
+    assert cues(nlp, "mijn vriend kijkt steeds in mijn telefoon en dat vind ik vervelend") == set()
+    assert cues(nlp, "hoi, hoe werkt een melding eigenlijk?") == set()

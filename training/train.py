@@ -21,7 +21,6 @@ from sklearn.model_selection import StratifiedGroupKFold, cross_val_predict
 from triage import __version__
 from triage.artifacts import REPORT, active_version, save_artifact, set_active
 from triage.estimator import TriageEstimator
-from triage.features import build_features
 from triage.labels import URGENCIES
 from triage.model import TriageModel
 from triage.nlp import load_pipeline, pipeline_info
@@ -99,9 +98,8 @@ def train(data: list[Path] | None = None, out: Path | None = None, eval_sets: di
     log("fitting features and heads")
     t0 = time.perf_counter()
     estimator = TriageEstimator()
-    # Fit features here rather than in estimator.fit: tuning below reuses the same matrix.
-    estimator.features_ = build_features()
-    X = estimator.features_.fit_transform(docs)
+    # Features and heads are fitted in two steps so that tuning below reuses the same matrix.
+    X = estimator.fit_feature_matrix(docs)
     estimator.fit_features(X, labels)
     log(f"fitted {X.shape[1]} features x 4 heads in {time.perf_counter() - t0:.1f} s")
 

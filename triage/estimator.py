@@ -104,9 +104,17 @@ class TriageEstimator(BaseEstimator):
         self.random_state = random_state
 
     def fit(self, docs: Sequence, labels: Mapping[str, Sequence]):
+        return self.fit_features(self.fit_feature_matrix(docs), labels)
+
+    def fit_feature_matrix(self, docs: Sequence):
+        """Fit the feature union and return the training matrix (reused for tuning by training/)."""
         self.features_ = build_features()
         X = self.features_.fit_transform(docs)
-        return self.fit_features(X, labels)
+        for _, pipeline in self.features_.transformer_list:
+            # The terms cut by min_df are only kept for introspection and can be most of the artifact.
+            if hasattr(pipeline.steps[-1][1], "stop_words_"):
+                del pipeline.steps[-1][1].stop_words_
+        return X
 
     def fit_features(self, X, labels: Mapping[str, Sequence]):
         """Fit the heads on an already featurised matrix (from self.features_)."""

@@ -80,3 +80,9 @@ def test_near_duplicate_detector_finds_near_copies():
                            "Mijn man slaat mij elke dag, en ik ben bang!",
                            "hoe werkt een melding bij jullie"])
     assert [(i, j) for i, j, _ in pairs] == [(0, 1)]
+
+
+def test_data_card_counts_are_current():
+    from training.datacard import CARD, generated
+
+    assert generated() in CARD.read_text(encoding="utf-8"), "run: python -m training.datacard"

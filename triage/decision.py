@@ -18,13 +18,18 @@ from triage.red_flags import RedFlag
 
 @dataclass(frozen=True)
 class UrgencyPolicy:
+    """acute if P(acute) >= acute_threshold; else at least high if P(acute) >= guard_threshold (a
+    possible acute case never falls to normal or low) or P(acute) + P(high) >= high_threshold; else
+    the more likely of normal and low."""
+
     acute_threshold: float = 0.3
     high_threshold: float = 0.4
+    guard_threshold: float = 0.1
 
     def from_scores(self, scores: Mapping[str, float]) -> str:
         if scores["acute"] >= self.acute_threshold:
             return "acute"
-        if scores["acute"] + scores["high"] >= self.high_threshold:
+        if scores["acute"] >= self.guard_threshold or scores["acute"] + scores["high"] >= self.high_threshold:
             return "high"
         return "normal" if scores["normal"] >= scores["low"] else "low"
 

@@ -57,6 +57,8 @@ def describe(feature: str) -> tuple[str, str]:
         return "signaal", f"{role} is mijn {_GROUP_NL.get(who, who)}"
     if key == "age":
         return "signaal", f"leeftijd {value}"
+    if key == "harm_tense":
+        return "signaal", {"past": "geweld in de verleden tijd", "pres": "geweld in de tegenwoordige tijd"}.get(value, name)
     if key == "len":
         return "signaal", f"lengte {value} woorden"
     if key == "flag":
@@ -66,20 +68,19 @@ def describe(feature: str) -> tuple[str, str]:
     return "signaal", name
 
 
-def top_features(indices: np.ndarray, values: np.ndarray, weights: np.ndarray, names: np.ndarray,
-                 k: int = 5) -> list[dict]:
-    """The k features of one sparse row that push most towards the class whose weights are given."""
+def top_features(indices: np.ndarray, contributions: np.ndarray, names: np.ndarray, k: int = 5) -> list[dict]:
+    """The k features with the largest positive contribution (feature value x class weight)."""
     if len(indices) == 0:
         return []
-    contrib = values * weights[indices]
-    order = np.argsort(-contrib)[:k]
+    order = np.argsort(-contributions)[:k]
     out = []
     for j in order:
-        if contrib[j] <= 0:
+        weight = float(contributions[j])
+        if weight <= 0:
             break
-        kind, text = describe(str(names[indices[j]]))
-        out.append({"feature": str(names[indices[j]]), "kind": kind, "description_nl": text,
-                    "weight": round(float(contrib[j]), 4)})
+        name = str(names[indices[j]])
+        kind, text = describe(name)
+        out.append({"feature": name, "kind": kind, "description_nl": text, "weight": round(weight, 4)})
     return out
 
 

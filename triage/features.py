@@ -39,11 +39,18 @@ class DocText(_DocField):
         return [doc_text(doc).lower() for doc in docs]
 
 
+def lemma_text(doc) -> str:
+    """Space-joined lower-case lemmas of the word tokens ("gewurgd" -> "wurgen")."""
+    if doc._.lemma_text is not None:  # cached by the triage_cues component
+        return doc._.lemma_text
+    return " ".join(t.lemma_.lower() for t in doc if not (t.is_punct or t.is_space))
+
+
 class DocLemmas(_DocField):
     """Space-joined lower-case lemmas of the word tokens ("gewurgd" -> "wurgen")."""
 
     def transform(self, docs):
-        return [" ".join(t.lemma_.lower() for t in doc if not (t.is_punct or t.is_space)) for doc in docs]
+        return [lemma_text(doc) for doc in docs]
 
 
 class DocCues(_DocField):
@@ -108,37 +115,43 @@ class CompiledFeatures:
     def transform(self, docs):
         from scipy import sparse
 
-        indptr = [0]
-        indices: list[int] = []
-        data: list[float] = []
-        fields = [(spec, spec[1].transform(docs)) for spec in self.blocks]
-        for row in range(len(docs)):
-            for (kind, _, analyzer, vocab, idf, sublinear, weight, offset), values in fields:
-                value = values[row]
+        blocks = []
+        n = len(docs)
+        for kind, field, analyzer, vocab, idf, sublinear, weight, _ in self.blocks:
+            values = field.transform(docs)
+            indptr = [0]
+            indices: list[int] = []
+            counts: list[float] = []
+            for value in values:
                 if kind == "dict":
                     for key, v in value.items():
                         j = vocab.get(key)
                         if j is not None and v:
-                            indices.append(offset + j)
-                            data.append(float(v) * weight)
-                    continue
-                counts: dict[int, int] = {}
-                for gram in analyzer(value):
-                    j = vocab.get(gram)
-                    if j is not None:
-                        counts[j] = counts.get(j, 0) + 1
-                if not counts:
-                    continue
-                cols = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
-                tf = np.fromiter(counts.values(), dtype=np.float64, count=len(counts))
+                            indices.append(j)
+                            counts.append(float(v))
+                else:
+                    row: dict[int, int] = {}
+                    for gram in analyzer(value):
+                        j = vocab.get(gram)
+                        if j is not None:
+                            row[j] = row.get(j, 0) + 1
+                    indices.extend(row.keys())
+                    counts.extend(row.values())
+                indptr.append(len(indices))
+            X = sparse.csr_matrix((np.asarray(counts, dtype=np.float64), np.asarray(indices, dtype=np.int32),
+                                   np.asarray(indptr, dtype=np.int64)), shape=(n, len(vocab)))
+            if kind == "tfidf":
+                # Same arithmetic as TfidfTransformer: sublinear tf, idf, then l2 per row.
                 if sublinear:
-                    tf = np.log(tf) + 1.0
-                vals = tf * idf[cols]
-                vals *= weight / np.sqrt(np.dot(vals, vals))
-                indices.extend((cols + offset).tolist())
-                data.extend(vals.tolist())
-            indptr.append(len(indices))
-        X = sparse.csr_matrix((np.asarray(data, dtype=np.float32), np.asarray(indices, dtype=np.int32),
-                               np.asarray(indptr, dtype=np.int64)), shape=(len(docs), self.n_features))
+                    np.log(X.data, out=X.data)
+                    X.data += 1.0
+                X.data *= idf[X.indices]
+                norms = np.sqrt(np.asarray(X.multiply(X).sum(axis=1)).ravel())
+                norms[norms == 0] = 1.0
+                X.data /= np.repeat(norms, np.diff(X.indptr))
+            if weight != 1.0:
+                X.data *= weight
+            blocks.append(X)
+        X = sparse.hstack(blocks, format="csr", dtype=np.float32)
         X.sort_indices()
         return X

@@ -68,6 +68,7 @@ RED_FLAGS: dict[str, str] = {
     "suicide": "suïciderisico",
     "hopelessness": "ziet het niet meer zitten",
     "sexual_violence": "seksueel geweld",
+    "emergency_call": "hulpdiensten gebeld",
 }
 TOPIC_NL: dict[str, str] = {
     "physical": "lichamelijk geweld",

@@ -17,7 +17,9 @@ from triage.language import detect_language
 from triage.nlp import PipelineError, load_pipeline
 from triage.settings import Settings, get_settings
 
-# A sklearn pickle is only safe to load with the version that wrote it.
+EXPLAINED_HEADS = ("role", "minor", "urgency")
+
+# Inputs come from triage's own transformers: skip scikit-learn's finiteness scans on every call.
 sklearn.set_config(assume_finite=True)
 
 
@@ -72,7 +74,17 @@ class TriageModel:
         self.nlp = load_pipeline(self.pipeline_name)
         self.review_policy = ReviewPolicy(settings.review_min_confidence, settings.review_min_margin)
         self._names = np.asarray(self.estimator.feature_names_, dtype=object)
-        self._weights = {head: self.estimator.linear_weights(head) for head in ("role", "minor", "urgency")}
+        # One matrix of the explained heads' class weights, so that one gather per opener serves all.
+        self._explain_cols: dict[str, dict] = {}
+        blocks, start = [], 0
+        for head in EXPLAINED_HEADS:
+            weights, classes = self.estimator.linear_weights(head)
+            blocks.append(weights)
+            self._explain_cols[head] = {c.item() if hasattr(c, "item") else c: start + k for k, c in enumerate(classes)}
+            start += weights.shape[1]
+        self._explain_w = np.ascontiguousarray(np.hstack(blocks))
+        self._role_classes = [str(c) for c in self.estimator.classes_["role"]]
+        self._urgency_classes = [str(c) for c in self.estimator.classes_["urgency"]]
 
     @classmethod
     def load(cls, model_dir: Path | None = None, settings: Settings | None = None) -> "TriageModel":
@@ -83,15 +95,17 @@ class TriageModel:
         return cls(payload, manifest, settings, path)
 
     # ------------------------------------------------------------------------------------------
-    def predict(self, texts: Sequence[str], batch_size: int = 256) -> list[dict]:
+    def predict(self, texts: Sequence[str], batch_size: int = 64) -> list[dict]:
         """Predictions for many openers (nlp.pipe, one featurisation for the batch)."""
         for i, text in enumerate(texts):
             _check_text(text, i)
         if len(texts) == 1:
-            docs = [self.nlp(texts[0])]
-        else:
-            docs = list(self.nlp.pipe(texts, batch_size=batch_size))
-        return self.predict_docs(docs)
+            return self.predict_docs([self.nlp(texts[0])])
+        # Chunks keep memory flat: only one batch of Docs is alive at a time.
+        results: list[dict] = []
+        for docs in iter_batches(self.nlp.pipe(texts, batch_size=batch_size), batch_size):
+            results.extend(self.predict_docs(docs))
+        return results
 
     def predict_one(self, text: str) -> dict:
         return self.predict([text])[0]
@@ -99,28 +113,33 @@ class TriageModel:
     def predict_docs(self, docs: Sequence) -> list[dict]:
         X = self.estimator.transform(docs)
         proba = self.estimator.predict_proba_features(X)
-        rows = [(X.indices[X.indptr[i]:X.indptr[i + 1]], X.data[X.indptr[i]:X.indptr[i + 1]]) for i in range(len(docs))]
-        return [self._result(doc, rows[i], {h: p[i] for h, p in proba.items()}) for i, doc in enumerate(docs)]
+        rounded = {head: np.round(p, 4).tolist() for head, p in proba.items()}
+        out = []
+        for i, doc in enumerate(docs):
+            row = (X.indices[X.indptr[i]:X.indptr[i + 1]], X.data[X.indptr[i]:X.indptr[i + 1]])
+            out.append(self._result(doc, row, {head: r[i] for head, r in rounded.items()}))
+        return out
 
-    def _result(self, doc, row: tuple[np.ndarray, np.ndarray], proba: dict[str, np.ndarray]) -> dict:
+    def _result(self, doc, row: tuple[np.ndarray, np.ndarray], proba: dict[str, list[float]]) -> dict:
         classes = self.estimator.classes_
+        p_minor = proba["minor"][classes["minor"].index(True)]
         scores = {
-            "role": {c: round(float(p), 4) for c, p in zip(classes["role"], proba["role"])},
-            "minor": {"true": round(float(proba["minor"][classes["minor"].index(True)]), 4)},
-            "urgency": {c: round(float(p), 4) for c, p in zip(classes["urgency"], proba["urgency"])},
-            "topics": {t: round(float(p), 4) for t, p in zip(TOPICS, proba["topics"])},
+            "role": dict(zip(self._role_classes, proba["role"])),
+            "minor": {"true": p_minor, "false": round(1.0 - p_minor, 4)},
+            "urgency": dict(zip(self._urgency_classes, proba["urgency"])),
+            "topics": dict(zip(TOPICS, proba["topics"])),
         }
-        scores["minor"]["false"] = round(1.0 - scores["minor"]["true"], 4)
         flags = doc._.red_flags or []
         urgency, model_urgency, raised_by = self.urgency_policy.decide(scores["urgency"], flags)
         role = max(scores["role"], key=scores["role"].get)
         minor = scores["minor"]["true"] >= 0.5
         language, _ = detect_language(doc_text(doc))
 
+        tops = self._top_features(row, {"role": role, "minor": bool(minor), "urgency": model_urgency})
         explanation = {
-            "role": self._top(row, "role", role),
-            "minor": self._top(row, "minor", minor),
-            "urgency": self._top(row, "urgency", model_urgency),
+            "role": tops["role"],
+            "minor": tops["minor"],
+            "urgency": tops["urgency"],
             "urgency_model": model_urgency,
             "urgency_raised_by": sorted({f.cue for f in raised_by}),
         }
@@ -142,10 +161,12 @@ class TriageModel:
         explanation["summary_nl"] = summary_nl(result)
         return result
 
-    def _top(self, row: tuple[np.ndarray, np.ndarray], head: str, label) -> list[dict]:
-        weights, classes = self._weights[head]
-        column = int(np.flatnonzero(classes == label)[0])
-        return top_features(row[0], row[1], weights[:, column], self._names)
+    def _top_features(self, row: tuple[np.ndarray, np.ndarray], labels: dict) -> dict[str, list[dict]]:
+        """Per head, the features of this opener that pushed most towards the chosen label."""
+        indices, values = row
+        columns = [self._explain_cols[head][labels[head]] for head in EXPLAINED_HEADS]
+        contrib = self._explain_w[indices][:, columns] * values[:, None]
+        return {head: top_features(indices, contrib[:, k], self._names) for k, head in enumerate(EXPLAINED_HEADS)}
 
 
 class TextError(ValueError):

@@ -12,8 +12,9 @@ import triage.cues  # noqa: F401  (registers the triage_cues factory)
 import triage.red_flags  # noqa: F401  (registers the triage_red_flags factory)
 
 # Components of the Dutch pipelines that triage does not read: the fine-grained tagger (POS and
-# morphology come from the morphologizer) and NER (person names are redacted elsewhere).
-UNUSED_COMPONENTS = ("tagger", "ner")
+# morphology come from the morphologizer), the attribute ruler (in the Dutch pipelines it only
+# relabels whitespace tokens, which triage skips) and NER (person names are redacted elsewhere).
+UNUSED_COMPONENTS = ("tagger", "attribute_ruler", "ner")
 
 
 class PipelineError(RuntimeError):

@@ -10,7 +10,7 @@ Flags only ever raise urgency (see triage/decision.py): each flag carries the mi
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 from spacy.language import Language
 from spacy.matcher import PhraseMatcher
@@ -45,26 +45,24 @@ HANDS = _w("hand", "handen", "handje", "arm", "armen", "hands", "hand's")
 KILL = _w("vermoorden", "vermoord", "vermoordt", "vermoordde", "vermoorde", "doodmaken", "doodgemaakt",
           "doodslaan", "doodsteken", "doodschieten", "ombrengen", "omgebracht", "afmaken", "kill", "killen",
           "kills", "murder", "vermoor", "vermoorden.", "doodmaakt", "doodmaak", "abmaken")
-DOOD = _w("dood", "kapot", "dead")
+DOOD = _w("dood", "dead")
 DOODVERB = _w("maken", "maak", "maakt", "maakte", "slaan", "slaat", "sla", "steken", "steekt", "schieten",
               "schiet", "gemaakt")
 OBJ = _w("me", "mij", "je", "jou", "ons", "haar", "hem", "u", "jullie", "mn", "mama", "mam", "papa", "hun")
 AF = _w("af")
-LOCKED = _w("opsluiten", "opgesloten", "opgesloot", "sluit", "sloot", "locked", "lock", "opgespoten",
-            "ingesloten", "insluiten", "buitengesloten")
+LOCKED = _w("opsluiten", "opgesloten", "opgesloot", "locked", "ingesloten", "insluiten", "opgesloten.")
 SLOT = _w("slot", "op slot")
 DEUR = _w("deur", "deuren", "voordeur", "kamer", "kamerdeur", "slaapkamer")
 KEYS = _w("sleutel", "sleutels", "huissleutel", "huissleutels", "keys", "telefoon")
 TAKEN = _w("afgepakt", "afpakken", "afgenomen", "meegenomen", "meenemen", "verstopt", "verstoppen",
            "gepakt", "pakte", "afgepakt.", "weggenomen", "ingenomen")
-NOW = _w("nu", "nou", "net", "zojuist", "zonet", "momenteel", "rn", "now", "live", "hier", "seffens")
+NOW = _w("nu", "net", "zojuist", "zonet", "momenteel", "rn", "now", "seffens")
 NOW_HARM = _w("slaan", "slaat", "sla", "schoppen", "schopt", "trappen", "trapt", "stompen", "stompt",
-              "mishandelen", "mishandelt", "aanvallen", "valt", "steekt", "steken", "bonkt", "bonken",
+              "mishandelen", "mishandelt", "aanvallen", "steekt", "steken", "bonkt", "bonken",
               "beuken", "beukt", "schreeuwen", "schreeuwt", "gillen", "gilt", "geschreeuw", "gegil",
               "ingeslagen", "ingetrapt", "intrappen", "slopen", "sloopt", "gooit", "gooien", "bloedt",
               "bloeden", "bloed", "hitting", "beating", "screaming", "breekt", "kapot", "geslagen",
-              "geschopt", "getrapt", "gestompt", "gegooid", "hits", "bedreigt", "dreigt", "achter",
-              "buiten", "beneden", "voor")
+              "geschopt", "getrapt", "gestompt", "gegooid", "hits", "bedreigt", "dreigt")
 DOOR_THREAT = _w("deur", "raam", "ramen", "voordeur")
 NO = _w("niet", "nie", "ni", "not")
 CHILD = _w("kind", "kinderen", "kindje", "kindjes", "baby", "baby'tje", "peuter", "kleuter", "broertje",
@@ -76,13 +74,14 @@ ALONE = _w("alleen", "alone", "allenig")
 ALONE_CTX = _w("thuis", "gelaten", "achtergelaten", "gelaten", "buiten", "balkon", "straat", "auto", "home",
                "achter", "laten", "gelaten.", "sinds", "al")
 NOBODY = _w("niemand", "nobody")
-NOBODY_CTX = _w("thuis", "komt", "haalt", "kijkt", "zorgt", "home", "opgehaald", "halen")
+NOBODY_CTX = _w("komt", "haalt", "kijkt", "zorgt", "opgehaald", "halen")
 SUICIDE = _w("zelfmoord", "suïcide", "suicide", "zelfdoding", "zelfmoordpoging", "suïcidaal",
              "suicidaal", "zelfmoordgedachten", "suïcidale", "suicidale", "zelfmoordgedachte",
              "afscheidsbrief", "afscheidsbericht", "afscheidsbriefje", "suicidal")
+FIRST = _w("ik", "k", "i", "kik")
 WANT = _w("wil", "willen", "wilt", "wou", "wilde", "want")
 DEAD = _w("dood", "sterven", "die", "doodgaan")
-MYSELF = _w("mezelf", "mijzelf", "zichzelf", "zelf", "myself", "haarzelf", "hemzelf", "mzelf")
+MYSELF = _w("mezelf", "mijzelf", "myself", "mzelf", "mijn leven", "mn leven")
 SELF_HARM = _w("aandoen", "doden", "ophangen", "vermoorden", "kill", "snijden", "verdrinken", "iets")
 END = _w("eind", "einde", "end")
 MAKE = _w("maken", "maak", "aan", "make")
@@ -118,12 +117,13 @@ CUES: dict[str, tuple[str, tuple[str | None, str | None, str | None], list[list]
         [DOODVERB, gap(3), DOOD],
         [DOOD, gap(1), DOODVERB],
         [_w("maken", "maak", "maakt"), OBJ, gap(2), AF],
+        [_w("maak", "maakt", "maken"), _w("je", "jou", "me", "mij", "haar", "hem", "u", "ons"), _w("kapot")],
     ]),
     "locked_in": ("opgesloten", ("acute", "high", None), [
         [LOCKED],
         [DEUR, gap(4), SLOT],
         [KEYS, gap(4), TAKEN],
-        [_w("laat", "laten", "liet"), OBJ, gap(1), _w("niet", "nie", "ni"), gap(1), _w("weg", "eruit", "buiten", "gaan")],
+        [_w("laat", "laten", "liet"), OBJ, gap(1), _w("niet", "nie", "ni"), gap(1), _w("weg", "eruit")],
     ]),
     "happening_now": ("gebeurt nu", ("acute", None, None), [
         [NOW, gap(2), NOW_HARM],
@@ -144,19 +144,27 @@ CUES: dict[str, tuple[str, tuple[str | None, str | None, str | None], list[list]
     ]),
     "child_alone": ("kind alleen of onveilig", ("acute", "high", None), [
         [CHILD, gap(6), ALONE, gap(2), ALONE_CTX],
-        [ALONE, gap(3), _w("met"), gap(1), CHILD],
-        [ALONE, _w("thuis", "gelaten", "achtergelaten")],
+        [ALONE, _w("met"), gap(1), CHILD],
+        [ALONE, _w("gelaten", "achtergelaten")],
         [NOBODY, gap(2), NOBODY_CTX],
     ]),
     "suicide": ("suïciderisico", ("acute", "high", None), [
         [SUICIDE],
-        [WANT, gap(2), DEAD],
+        [FIRST, WANT, gap(1), DEAD],
+        [WANT, FIRST, gap(1), DEAD],
+        [_w("wou", "wilde", "wish"), _w("dat"), FIRST, gap(1), DEAD],
         [_w("niet", "nie"), MEER, gap(1), LIVE],
         [END, gap(2), MAKE],
         [MYSELF, gap(2), SELF_HARM],
         [PILLS, gap(3), SWALLOW],
         [JUMP, gap(4), HIGH_PLACE],
         [_w("kill"), _w("myself", "me")],
+    ]),
+    "emergency_call": ("hulpdiensten gebeld", ("acute", "high", None), [
+        [_w("112", "911", "alarmnummer")],
+        [_w("politie", "police", "ambulance"), gap(2), _w("gebeld", "bellen", "belt", "bel", "komt", "onderweg",
+                                                         "gealarmeerd", "called", "call")],
+        [_w("bel", "belt", "gebeld", "bellen"), gap(1), _w("politie", "police", "ambulance")],
     ]),
     "hopelessness": ("ziet het niet meer zitten", ("high", None, None), [
         [NOT_SEE, gap(2), _w("niet", "nie"), _w("meer"), SITTEN],
@@ -179,6 +187,8 @@ PAST_PHRASES = ("jaar geleden", "jaren geleden", "maanden geleden", "in het verl
                 "toen we nog", "toen wij nog", "toen ik nog")
 RECENT_MARKERS = frozenset({"gisteren", "gisteravond", "gisternacht", "eergisteren", "vorige", "afgelopen",
                             "weekend", "laatst", "onlangs", "dagen", "weken", "week", "yesterday"})
+HABITUAL_MARKERS = frozenset({"vaak", "soms", "altijd", "regelmatig", "elke", "iedere", "meestal", "geregeld",
+                              "steeds", "vaker", "telkens", "weekends", "often", "sometimes"})
 NOW_MARKERS = frozenset({"nu", "net", "zojuist", "zonet", "vannacht", "vanavond", "vandaag", "straks",
                          "nog", "momenteel", "meteen", "rn", "now", "tonight", "zometeen"})
 
@@ -194,7 +204,9 @@ class RedFlag:
     floor: str | None  # minimum urgency implied, None if none
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        # Explicit rather than dataclasses.asdict, which deep-copies and is slow on the hot path.
+        return {"cue": self.cue, "label_nl": self.label_nl, "text": self.text, "start_char": self.start_char,
+                "end_char": self.end_char, "when": self.when, "floor": self.floor}
 
 
 class ConceptMatcher:
@@ -302,15 +314,26 @@ def _is_negated(span: Span, gaps: frozenset[int] = frozenset()) -> bool:
 
 
 def _when(span: Span) -> str:
-    sent = span.sent
+    """now | recent | past | unspecified, from time words in the sentence and else the verb's tense.
+
+    Repeated situations ("vaak", "elke week") without a word for now count as recent: serious, but
+    not by themselves danger within hours.
+    """
+    # The sentences the cue touches (the parser sometimes splits a sentence inside a cue).
+    sent = span.doc[span[0].sent.start:span[-1].sent.end]
     text = sent.text.lower()
     words = {t.lower_ for t in sent}
     if any(p in text for p in PAST_PHRASES) or words & PAST_MARKERS:
         return "past"
-    if words & RECENT_MARKERS:
-        return "recent"
     if words & NOW_MARKERS:
         return "now"
+    if words & RECENT_MARKERS or words & HABITUAL_MARKERS:
+        return "recent"
+    # No time word: a verb in the simple past ("hij wurgde me") tells of something that happened.
+    verb = span.root if span.root.pos_ in ("VERB", "AUX") else span.root.head
+    if "Past" in verb.morph.get("Tense") and not any("Pres" in t.morph.get("Tense") for t in verb.children
+                                                      if t.dep_.startswith("aux")):
+        return "recent"
     return "unspecified"
 
 

@@ -196,7 +196,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--input", help="input JSONL (default: stdin)")
     p.add_argument("--output", help="output JSONL (default: stdout)")
     p.add_argument("--model", help="model directory (default: the active model)")
-    p.add_argument("--batch-size", type=int, default=256)
+    p.add_argument("--batch-size", type=int, default=64, help="lines predicted together (default 64)")
     p.set_defaults(func=cmd_predict)
 
     p = sub.add_parser("evaluate", help="evaluate the model on labelled JSONL")

@@ -93,3 +93,29 @@ def test_transformers_follow_the_estimator_contract(nlp):
     assert "lemma__slaan" in set(names)  # "geslagen" -> "slaan"
     assert "cue__harm_by=me" in set(names)
     assert np.isfinite(X.toarray()).all()
+
+
+def test_compiled_features_equal_scikit_learn(active_model):
+    """The compiled inference path gives exactly the fitted FeatureUnion's matrix, empty rows included."""
+    from training.data import load_challenge
+
+    texts = [e.text for e in load_challenge()[:200]] + ["?!", "👋", "hoi", "x" * 300]
+    docs = list(active_model.nlp.pipe(texts))
+    union = active_model.estimator.features_
+    expected = union.transform(docs)
+    actual = active_model.estimator.transform(docs)
+    assert actual.shape == expected.shape
+    assert abs(actual - expected).max() < 1e-6
+    single = active_model.estimator.transform(docs[-4:-3])
+    assert abs(single - expected[-4]).max() < 1e-6
+
+
+def test_compiled_heads_equal_scikit_learn(active_model):
+    from training.data import load_challenge
+
+    docs = list(active_model.nlp.pipe([e.text for e in load_challenge()[:200]]))
+    X = active_model.estimator.transform(docs)
+    fast = active_model.estimator.predict_proba_features(X)
+    reference = active_model.estimator.predict_proba_sklearn(X)
+    for head in ("role", "minor", "urgency", "topics"):
+        assert np.abs(fast[head] - reference[head]).max() < 1e-6, head

@@ -35,6 +35,8 @@ def cues(nlp, text):
     ("suicide", "ik denk aan zelfmoord"),
     ("suicide", "ik heb net een strip pillen geslikt"),
     ("hopelessness", "ik zie het echt niet meer zitten"),
+    ("emergency_call", "een collega belt 112, wat doen wij met het kind"),
+    ("emergency_call", "moet ik de politie bellen?"),
     ("sexual_violence", "mijn oom zit aan me als niemand kijkt"),
     ("sexual_violence", "ik ben verkracht"),
 ])
@@ -53,6 +55,26 @@ def test_cue_fires(nlp, cue, text):
 ])
 def test_negated_cue_does_not_fire(nlp, cue, text):
     assert cue not in cues(nlp, text)
+
+
+@pytest.mark.parametrize("cue,text", [
+    ("threat_to_kill", "mijn broer maakt steeds mijn spullen kapot"),
+    ("locked_in", "mijn man sluit de koelkast af"),
+    ("happening_now", "is dit hier ook voor mensen uit belgie?"),
+    ("suicide", "ik zei tegen mn moeder dat ik wou dat ze dood was"),
+    ("child_alone", "ik zit alleen thuis met de kinderen en mag niet werken"),
+    ("suicide", "mag ik vragen of jullie ook met mensen praten die zelf iets fout deden"),
+])
+def test_look_alikes_do_not_fire(nlp, cue, text):
+    assert cue not in cues(nlp, text)
+
+
+def test_simple_past_without_time_word_is_recent(nlp):
+    assert ("strangulation", "recent", "high") in flags(nlp, "hij wurgde me tot ik bijna flauwviel")
+
+
+def test_habitual_is_not_now(nlp):
+    assert ("child_alone", "recent", "high") in flags(nlp, "de kinderen van de buren zijn vaak alleen thuis na school")
 
 
 def test_clause_boundary_stops_negation(nlp):

@@ -33,12 +33,13 @@ class Example:
     topics: list[str]
     source: str
     split: str = "train"
+    kind: str = "opener"  # or "transcript": the opener was cut from a labelled transcript
 
     @classmethod
     def from_record(cls, record: LabelledOpener, fallback_id: str) -> "Example":
         extra = record.__pydantic_extra__ or {}
         return cls(record.id or fallback_id, record.text, record.role, record.minor, record.urgency,
-                   list(record.topics), str(extra.get("source", "")))
+                   list(record.topics), str(extra.get("source", "")), kind=str(extra.get("kind", "opener")))
 
     def labels(self) -> dict:
         return {"role": self.role, "minor": self.minor, "urgency": self.urgency, "topics": self.topics}
@@ -48,8 +49,8 @@ def seed_files() -> list[Path]:
     return sorted(SEED_DIR.glob("*.jsonl"))
 
 
-def load_examples(paths: list[Path]) -> list[Example]:
-    records = load_labelled(paths)
+def load_examples(paths: list[Path], max_client_messages: int | None = None) -> list[Example]:
+    records = load_labelled(paths, max_client_messages)
     out = []
     for n, r in enumerate(records):
         extra = r.__pydantic_extra__ or {}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
@@ -44,6 +45,40 @@ class LabelledOpener(BaseModel):
         return v
 
 
+class Message(BaseModel):
+    """One chat message of a transcript."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    sender: Literal["client", "advisor"] = Field(alias="from")
+    text: str = Field(min_length=1, max_length=MAX_TEXT_CHARS)
+    at: datetime | None = None
+
+
+class LabelledTranscript(BaseModel):
+    """A labelled chat transcript; the labels describe its opener (docs/training-data.md)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    messages: list[Message] = Field(min_length=1)
+    role: Role
+    minor: StrictBool
+    urgency: Urgency
+    topics: list[Topic] = Field(default_factory=list)
+    id: str | None = None
+
+    def opener(self, max_client_messages: int | None = None) -> str:
+        """The client's text before the first advisor reply (at most max_client_messages of it)."""
+        parts: list[str] = []
+        for message in self.messages:
+            if message.sender == "advisor":
+                break
+            parts.append(message.text.strip())
+        if max_client_messages is not None:
+            parts = parts[:max_client_messages]
+        return "\n".join(p for p in parts if p)
+
+
 @dataclass(frozen=True)
 class LineError:
     path: str
@@ -74,6 +109,10 @@ def _explain(err: dict) -> tuple[str, str]:
         return loc, f"{err['msg'].lower()} (got {json.dumps(err.get('input'), ensure_ascii=False)})"
     if kind == "bool_type":
         return loc, f"must be true or false (got {json.dumps(err.get('input'), ensure_ascii=False)})"
+    if kind == "datetime_from_date_parsing" or kind.startswith("datetime"):
+        return loc, f"must be an ISO 8601 date-time (got {json.dumps(err.get('input'), ensure_ascii=False)})"
+    if kind == "too_short" and loc == "messages":
+        return loc, "must contain at least one message"
     if kind == "string_too_long":
         return loc, f"is {len(err.get('input', ''))} characters; the limit is {MAX_TEXT_CHARS}"
     return loc, err["msg"]
@@ -91,8 +130,25 @@ def read_jsonl(path: Path) -> Iterator[tuple[int, object | None, str | None]]:
                 yield number, None, f"not valid JSON ({exc.msg} at column {exc.colno})"
 
 
-def load_labelled(paths: list[Path]) -> list[LabelledOpener]:
-    """Every line of every file, validated; raises DataError listing all problems."""
+def _from_transcript(obj: dict, max_client_messages: int | None) -> LabelledOpener:
+    transcript = LabelledTranscript.model_validate(obj)
+    text = transcript.opener(max_client_messages)
+    if not text:
+        raise ValueError("messages: there is no client text before the first advisor reply")
+    if len(text) > MAX_TEXT_CHARS:
+        raise ValueError(f"messages: the opener is {len(text)} characters; the limit is {MAX_TEXT_CHARS}")
+    extra = {k: v for k, v in (transcript.__pydantic_extra__ or {}).items()}
+    return LabelledOpener(text=text, role=transcript.role, minor=transcript.minor, urgency=transcript.urgency,
+                          topics=transcript.topics, id=transcript.id, kind="transcript", **extra)
+
+
+def load_labelled(paths: list[Path], max_client_messages: int | None = None) -> list[LabelledOpener]:
+    """Every line of every file, validated; raises DataError listing all problems.
+
+    A line is a labelled opener (`text`) or a labelled transcript (`messages`); for a transcript
+    the opener is the client text before the first advisor reply, optionally only its first
+    max_client_messages messages.
+    """
     records: list[LabelledOpener] = []
     errors: list[LineError] = []
     for path in paths:
@@ -108,11 +164,18 @@ def load_labelled(paths: list[Path]) -> list[LabelledOpener]:
                 errors.append(LineError(str(path), number, "(line)", "must be a JSON object"))
                 continue
             try:
-                record = LabelledOpener.model_validate(obj)
+                if "messages" in obj:
+                    record = _from_transcript(obj, max_client_messages)
+                else:
+                    record = LabelledOpener.model_validate(obj)
             except ValidationError as exc:
                 for err in exc.errors():
                     field, message = _explain(err)
                     errors.append(LineError(str(path), number, field, message))
+                continue
+            except ValueError as exc:
+                field, _, message = str(exc).partition(": ")
+                errors.append(LineError(str(path), number, field, message))
                 continue
             record.__pydantic_extra__ = dict(record.__pydantic_extra__ or {}, source=path.stem, line=number)
             records.append(record)

@@ -62,17 +62,24 @@ def label_counts(examples: list[Example]) -> dict[str, int]:
 
 
 def train(data: list[Path] | None = None, out: Path | None = None, eval_sets: dict[str, list[Path]] | None = None,
-          activate: bool | None = None, settings: Settings | None = None) -> Path:
+          activate: bool | None = None, settings: Settings | None = None, with_seed: bool = False,
+          max_client_messages: int | None = None) -> Path:
     """Train on the given files (default: the seed corpus's training split) and write a model dir.
 
-    Returns the model directory. Evaluation sets default to the seed test split and the challenge
-    set when training on the default data.
+    Files may hold openers or transcripts (training/schema.py). with_seed adds the seed corpus's
+    training split to the given files, and the held-out split and challenge set to the evaluation
+    sets. Returns the model directory.
     """
     started = time.perf_counter()
     settings = settings or get_settings()
     if data:
-        train_examples = load_examples(list(data))  # validates every line first
+        train_examples = load_examples(list(data), max_client_messages)  # validates every line first
         named_eval = {name: load_examples(paths) for name, paths in (eval_sets or {}).items()}
+        if with_seed:
+            seed = load_seed()
+            train_examples = [e for e in seed if e.split == "train"] + train_examples
+            named_eval = {"held-out test split": [e for e in seed if e.split == "test"],
+                          "challenge set": load_challenge(), **named_eval}
     else:
         seed = load_seed()
         train_examples = [e for e in seed if e.split == "train"]
@@ -129,7 +136,9 @@ def train(data: list[Path] | None = None, out: Path | None = None, eval_sets: di
         "data": {"sha256": hash_, "n_train": len(train_examples),
                  "per_source": dict(sorted(Counter(e.source for e in train_examples).items())),
                  "per_label": label_counts(train_examples),
-                 "files": [str(p) for p in data] if data else ["training/data/seed/*.jsonl (train split)"]},
+                 "files": ([str(p) for p in data] if data else []) + (
+                     ["training/data/seed/*.jsonl (train split)"] if with_seed or not data else []),
+                 "transcripts": sum(1 for e in train_examples if e.kind == "transcript")},
         "estimator": estimator.get_params(),
         "n_features": int(X.shape[1]),
         "urgency_policy": policy.to_dict(),
@@ -155,9 +164,19 @@ def train(data: list[Path] | None = None, out: Path | None = None, eval_sets: di
     log(f"wrote {model_dir} (report: {model_dir / REPORT})")
 
     in_registry = model_dir.parent.resolve() == root.resolve()
-    if in_registry and (activate or (activate is None and active_version(root) is None)):
+    current = active_version(root)
+    if in_registry and current is None:
         set_active(root, model_dir.name)
-        log(f"activated {model_dir.name}")
+        log(f"activated {model_dir.name} (the first model)")
+    elif in_registry and activate:
+        from training.gate import GateError, activate as gated_activate
+
+        try:
+            gated_activate(root, model_dir.name, actor="triage train --activate")
+            log(f"activated {model_dir.name}: it passes the quality gate against {current}")
+        except GateError as exc:
+            log(f"not activated: {exc}; the active model stays {current}")
     elif in_registry:
-        log(f"not activated; the active model stays {active_version(root)} (use `triage models activate {version}`)")
+        log(f"not activated; the active model stays {current} (compare and activate with "
+            f"`triage models activate {version}`)")
     return model_dir

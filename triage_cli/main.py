@@ -21,7 +21,8 @@ def cmd_train(args) -> int:
     eval_sets = {Path(p).stem: [Path(p)] for p in args.eval or []}
     try:
         model_dir = train(data=[Path(p) for p in args.data] if args.data else None, out=args.out,
-                          eval_sets=eval_sets, activate=True if args.activate else None)
+                          eval_sets=eval_sets, activate=True if args.activate else None,
+                          with_seed=args.with_seed, max_client_messages=args.opener_max_messages)
     except DataError as exc:
         _err(str(exc))
         _err("nothing was trained")
@@ -111,7 +112,7 @@ def cmd_evaluate(args) -> int:
 
 
 def cmd_models(args) -> int:
-    from triage.artifacts import ArtifactError, active_version, list_versions, read_manifest, set_active
+    from triage.artifacts import ArtifactError, active_version, list_versions, read_manifest
     from triage.settings import get_settings
 
     root = Path(get_settings().model_dir)
@@ -152,15 +153,48 @@ def cmd_models(args) -> int:
             _err(str(exc))
             return 1
         return 0
-    if args.action == "activate":
+    if args.action in ("compare", "activate"):
+        from training.data import load_examples
+        from training.gate import GateError, activate, compare, default_sets
+        from training.schema import DataError
+
         try:
-            set_active(root, args.version)
-        except ArtifactError as exc:
+            gold = load_examples([Path(p) for p in args.gold]) if args.gold else None
+        except DataError as exc:
             _err(str(exc))
+            return EXIT_BAD_INPUT
+        try:
+            if args.action == "compare":
+                result = compare(root, args.version, against=args.against, sets=default_sets(gold))
+            else:
+                result = activate(root, args.version, force=args.force, reason=args.reason, sets=default_sets(gold))
+        except GateError as exc:
+            _print_comparison(exc.comparison.summary(), args.json)
+            _err(str(exc))
+            _err("use --force --reason '...' to activate anyway (recorded in the activation log)")
             return 1
-        print(f"active model: {args.version}")
-        return 0
+        except (ArtifactError, ValueError) as exc:
+            _err(str(exc))
+            return EXIT_BAD_INPUT
+        _print_comparison(result.summary(), args.json)
+        if args.action == "activate":
+            print(f"active model: {args.version}" + ("" if result.passed else " (forced; reason recorded)"))
+        return 0 if result.passed or args.action == "activate" else 1
     return 2
+
+
+def _print_comparison(summary: dict, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(summary, indent=2, ensure_ascii=False))
+        return
+    print(f"active {summary['active'] or '(none)'}  vs  candidate {summary['candidate']}")
+    for name, rows in summary["sets"].items():
+        print(f"  {name} (n={rows['candidate']['n']})")
+        for key in ("role_macro_f1", "minor_f1", "urgency_macro_f1", "acute_recall", "acute_as_normal_or_low"):
+            old = rows.get("active", {}).get(key, "")
+            print(f"    {key:<24}{old!s:>10}{rows['candidate'][key]!s:>10}")
+    verdict = "passes" if summary["passed"] else "FAILS: " + "; ".join(summary["failures"])
+    print(f"  quality gate (margin {summary['margin']}): {verdict}")
 
 
 def _load_model(model_dir: str | None):
@@ -189,7 +223,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", nargs="+", metavar="FILE", help="labelled JSONL files (default: the seed corpus train split)")
     p.add_argument("--eval", nargs="+", metavar="FILE", help="extra labelled JSONL files to evaluate on")
     p.add_argument("--out", type=Path, help="model directory to write (default: a new version under TRIAGE_MODEL_DIR)")
-    p.add_argument("--activate", action="store_true", help="make the new model the active one")
+    p.add_argument("--activate", action="store_true", help="make the new model the active one (no quality gate)")
+    p.add_argument("--with-seed", action="store_true",
+                   help="also train on the seed corpus (and evaluate on its held-out split and the challenge set)")
+    p.add_argument("--opener-max-messages", type=int, metavar="N",
+                   help="for transcripts: use at most the first N client messages before the first advisor reply")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("predict", help="predict JSONL with a 'text' field; other fields are passed through")
@@ -205,9 +243,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the metrics as JSON")
     p.set_defaults(func=cmd_evaluate)
 
-    p = sub.add_parser("models", help="list, show or activate model versions")
-    p.add_argument("action", choices=["list", "show", "active", "activate"])
-    p.add_argument("version", nargs="?")
+    p = sub.add_parser("models", help="list, show, compare or activate model versions")
+    p.add_argument("action", choices=["list", "show", "active", "compare", "activate"])
+    p.add_argument("version", nargs="?", help="the model version (candidate for compare/activate)")
+    p.add_argument("--against", help="compare: the version to compare with (default: the active one)")
+    p.add_argument("--gold", nargs="+", metavar="FILE", help="reviewed gold records (exported JSONL) to compare on too")
+    p.add_argument("--force", action="store_true", help="activate even if the quality gate fails (needs --reason)")
+    p.add_argument("--reason", help="why a failing candidate is activated anyway (recorded)")
+    p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_models)
     p = sub.add_parser("serve", help="run the triage API service (uvicorn)")
     p.add_argument("--host", default="127.0.0.1")
@@ -218,8 +261,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.command == "models" and args.action == "activate" and not args.version:
-        _err("models activate needs a VERSION")
+    if args.command == "train" and args.with_seed and not args.data:
+        _err("--with-seed goes with --data")
+        return EXIT_BAD_INPUT
+    if args.command == "models" and args.action in ("activate", "compare") and not args.version:
+        _err(f"models {args.action} needs a VERSION")
         return EXIT_BAD_INPUT
     return args.func(args)
 

@@ -3,36 +3,19 @@
 from __future__ import annotations
 
 import json
-import random
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-from training.data import CHALLENGE, load_seed
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def triage(*args, input_text=None, check=True):
-    proc = subprocess.run([sys.executable, "-m", "triage_cli.main", *args], input=input_text, capture_output=True,
-                          text=True, cwd=ROOT, timeout=600)
-    if check and proc.returncode != 0:
-        raise AssertionError(f"triage {' '.join(args)} exited {proc.returncode}:\n{proc.stderr[-3000:]}")
-    return proc
+from model.helpers import run_triage as triage
+from model.helpers import sample_training_split
+from training.data import CHALLENGE
 
 
 @pytest.fixture(scope="module")
 def small_model(tmp_path_factory):
     """A model trained through the CLI on ~25 % of the seed training split."""
     tmp = tmp_path_factory.mktemp("cli")
-    rng = random.Random(3)
-    train = [e for e in load_seed() if e.split == "train"]
-    by_cell: dict = {}
-    for e in train:
-        by_cell.setdefault((e.role, e.urgency), []).append(e)
-    sample = [e for cell in by_cell.values() for e in rng.sample(cell, min(len(cell), 30))]
+    sample = sample_training_split(30, seed=3)
     data = tmp / "sample.jsonl"
     data.write_text("".join(json.dumps({"id": e.id, "text": e.text, **e.labels()}, ensure_ascii=False) + "\n"
                             for e in sample), encoding="utf-8")

@@ -3,26 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
-import random
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from training.data import load_seed
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def triage(*args, env=None, check=True):
-    proc = subprocess.run([sys.executable, "-m", "triage_cli.main", *args], capture_output=True, text=True,
-                          cwd=ROOT, timeout=900, env={**os.environ, **(env or {})})
-    if check and proc.returncode != 0:
-        raise AssertionError(f"triage {' '.join(args)} exited {proc.returncode}:\n{proc.stderr[-3000:]}")
-    return proc
+from model.helpers import ROOT, sample_training_split
+from model.helpers import run_triage as triage
 
 
 def write_transcripts(path: Path, examples) -> None:
@@ -46,13 +33,8 @@ def registry(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("registry")
     root = tmp / "models"
     env = {"TRIAGE_MODEL_DIR": str(root)}
-    rng = random.Random(5)
-    train = [e for e in load_seed() if e.split == "train"]
-    cells: dict = {}
-    for e in train:
-        cells.setdefault((e.role, e.urgency), []).append(e)
-    good = [e for c in cells.values() for e in rng.sample(c, min(len(c), 40))]
-    weak = [e for c in cells.values() for e in rng.sample(c, min(len(c), 5))]
+    good = sample_training_split(40, seed=5)
+    weak = sample_training_split(5, seed=5)
     write_transcripts(tmp / "transcripts.jsonl", good)
     openers = tmp / "weak.jsonl"
     openers.write_text("".join(json.dumps({"text": e.text, **e.labels()}, ensure_ascii=False) + "\n" for e in weak),

@@ -157,6 +157,10 @@ def main(argv=None) -> int:
     parser.add_argument("--queue-size", type=int, default=1000)
     parser.add_argument("--queue-requests", type=int, default=60, help="GET /v1/queue per round")
     parser.add_argument("--database-url", help="default: a SQLite file in a temporary data directory")
+    parser.add_argument("--workers", type=int, default=int(os.environ.get("TRIAGE_WORKERS", "1")),
+                        help="uvicorn worker processes (TRIAGE_WORKERS)")
+    parser.add_argument("--model-processes", type=int, default=int(os.environ.get("TRIAGE_MODEL_PROCESSES", "0")),
+                        help="model processes behind the server (TRIAGE_MODEL_PROCESSES)")
     args = parser.parse_args(argv)
 
     import httpx
@@ -180,7 +184,8 @@ def main(argv=None) -> int:
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRIAGE_")}
     env.update(TRIAGE_DATA_DIR=str(settings.data_dir), TRIAGE_API_KEYS=settings.api_keys,
-               TRIAGE_DATABASE_URL=settings.resolved_database_url, TRIAGE_LOG_LEVEL="warning")
+               TRIAGE_DATABASE_URL=settings.resolved_database_url, TRIAGE_LOG_LEVEL="warning",
+               TRIAGE_WORKERS=str(args.workers), TRIAGE_MODEL_PROCESSES=str(args.model_processes))
     for name in ("TRIAGE_SPACY_MODEL", "TRIAGE_MODEL_DIR"):
         if name in os.environ:
             env[name] = os.environ[name]
@@ -242,7 +247,8 @@ def main(argv=None) -> int:
     med = {k: statistics.median(r[k] for r in rounds) for k in rounds[0]}
     ok = lambda cond: "ok" if cond else "MISSED"  # noqa: E731
     print()
-    print(f"medians over {len(rounds)} rounds (2 cores shared by server and clients)")
+    print(f"medians over {len(rounds)} rounds; {args.workers} uvicorn process(es), {args.model_processes} model "
+          f"process(es); {os.cpu_count()} cores shared by server and clients")
     print(f"  model.predict_one (in-process)       {med['model_ms']:7.2f} ms")
     print(f"  POST /v1/triage, {args.clients} clients        p50 {med['p50_ms']:7.2f} ms   p99 {med['p99_ms']:7.2f} ms"
           f"   {med['rps']:.0f} req/s   target p99 <= 50 ms: {ok(med['p99_ms'] <= 50)}")

@@ -1,0 +1,1 @@
+"""The triage HTTP service: triage, the advisor queue, guidance cards (FastAPI)."""

@@ -1,0 +1,51 @@
+"""The app factory: `create_app(settings=None)` (for uvicorn: `uvicorn --factory api.app:create_app`)."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.concurrency import run_in_threadpool
+
+from api.errors import install_handlers
+from api.middleware import ServiceMiddleware
+from api.routers import chats, ops, queue, triage
+from api.runtime import Runtime
+from api.settings import ApiSettings
+
+DESCRIPTION = """
+Triage assistant for the chat of Veilig Thuis: triage of chat openers, the advisor queue and
+guidance cards.
+
+Authenticate with an API key: `Authorization: Bearer <key>` (the **Authorize** button).
+Roles: `queue` (the chat platform: chats and triage), `advisor` (queue, claim, release, close,
+override), `reviewer` (audit; no endpoints yet), `admin` (everything).
+Times are UTC, ISO-8601. Client text is never logged.
+"""
+
+
+def create_app(settings: ApiSettings | None = None, *, model=None, cards=None,
+               runtime: Runtime | None = None) -> FastAPI:
+    """The service. `model` and `cards` may be given (tests load the model once per session);
+    otherwise they are loaded at start-up. `runtime` may be an already started Runtime."""
+    settings = settings or (runtime.settings if runtime else ApiSettings())
+    runtime = runtime or Runtime(settings, model=model, cards=cards)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        await run_in_threadpool(runtime.start)
+        yield
+        runtime.stop()
+
+    from triage import __version__
+
+    app = FastAPI(title="triage API", version=__version__, description=DESCRIPTION, lifespan=lifespan,
+                  docs_url="/docs", redoc_url=None, openapi_url="/openapi.json")
+    app.state.runtime = runtime
+    install_handlers(app)
+    app.include_router(triage.router)
+    app.include_router(chats.router)
+    app.include_router(queue.router)
+    app.include_router(ops.router)
+    app.add_middleware(ServiceMiddleware, max_body_bytes=settings.max_body_bytes, metrics=runtime.metrics)
+    return app

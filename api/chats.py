@@ -1,0 +1,445 @@
+"""The chat lifecycle and the advisor queue, on top of the database and the model.
+
+States: waiting -> claimed -> closed; claimed -> waiting (release); waiting|claimed -> left (the
+client went away); waiting -> closed (an advisor closes it without taking it).
+
+Every state change is one conditional UPDATE (`... WHERE status IN (...)`) whose row count decides
+who won, so two advisors, threads or server processes can never both claim a chat, on SQLite and on
+PostgreSQL alike. The model runs outside database transactions; re-triage on a new message writes
+with an optimistic check on the chat's version and retries when the chat changed meanwhile.
+
+Client text is stored only in `chat_messages.raw_text` and `chats.raw_preview` (see
+api/db/models.py) and emptied when the chat is closed or the client left. It is never logged, and
+events (the history) hold labels and cues, never text.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from sqlalchemy import Text, cast, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from api.db.models import Chat, ChatEvent, ChatMessage, utcnow
+from api.db.session import Database
+from api.errors import ApiError, conflict, not_found
+from api.schemas import ChatCreate, CloseRequest, MessageCreate, OverrideRequest
+from api.settings import ApiSettings
+from api.triager import Triager, combine_client_text
+from triage.explain import ROLE_NL, URGENCY_NL
+from triage.labels import URGENCIES, URGENCY_RANK
+from triage.queue import QueueItem, RankedItem, rank
+
+log = logging.getLogger("triage.api")
+
+OPEN_STATUSES = ("waiting", "claimed")
+MAX_CLOCK_SKEW = timedelta(minutes=5)
+MESSAGE_RETRIES = 5
+
+
+def iso(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def _preview(text: str, chars: int) -> str | None:
+    if chars <= 0:
+        return None
+    flat = " ".join(text.split())
+    return flat if len(flat) <= chars else flat[: chars - 1].rstrip() + "…"
+
+
+# --- the effective triage: the model's, with an advisor's override on top ----------------------
+
+def effective_triage(prediction: dict, override: dict | None) -> tuple[dict, list[str]]:
+    triage = {"urgency": prediction["urgency"], "role": prediction["role"], "minor": prediction["minor"]}
+    fields = (override or {}).get("fields", {})
+    for key in ("urgency", "role", "minor"):
+        if key in fields:
+            triage[key] = fields[key]
+    # A person has looked at an overridden triage: it no longer waits for review.
+    triage["needs_review"] = bool(prediction["needs_review"]) and not fields
+    return triage, [k for k in ("urgency", "role", "minor") if k in fields]
+
+
+def _override_note(override: dict | None) -> str:
+    if not override or not override.get("fields"):
+        return ""
+    fields = override["fields"]
+    parts = []
+    if "urgency" in fields:
+        parts.append(f"urgentie {URGENCY_NL[fields['urgency']]}")
+    if "role" in fields:
+        parts.append(f"rol {ROLE_NL[fields['role']]}")
+    if "minor" in fields:
+        parts.append("minderjarig" if fields["minor"] else "niet minderjarig")
+    who = f" door {override['advisor']}" if override.get("advisor") else ""
+    return f" Aangepast{who}: {', '.join(parts)} (reden: {override.get('reason', '')})."
+
+
+def build_summary(prediction: dict, override: dict | None, guidance: list[dict]) -> dict:
+    """What the queue shows of a chat, stored with it: {"triage": the effective triage in short,
+    "guidance": card references}. GET /v1/queue splices its JSON text into the response as is."""
+    triage, overridden = effective_triage(prediction, override)
+    return {
+        "triage": {
+            **triage,
+            "topics": list(prediction["topics"]),
+            "overridden": overridden,
+            "red_flags": [{k: f[k] for k in ("cue", "label_nl", "text", "when", "floor")}
+                          for f in prediction["red_flags"]],
+            "summary_nl": prediction["explanation"].get("summary_nl", "") + _override_note(override),
+            "model_version": prediction["model_version"],
+        },
+        "guidance": [{"id": c["id"], "title": c["title"], "reason": c["reason"]} for c in guidance],
+    }
+
+
+def _triage_event(prediction: dict, messages: int, chars: int, truncated: bool) -> dict:
+    """What the history keeps of a model triage: labels, scores of the chosen labels, cues; no text."""
+    return {
+        "urgency": prediction["urgency"], "role": prediction["role"], "minor": prediction["minor"],
+        "topics": prediction["topics"], "needs_review": prediction["needs_review"],
+        "review_reasons": prediction["review_reasons"],
+        "urgency_model": prediction["explanation"].get("urgency_model"),
+        "red_flag_cues": sorted({f["cue"] for f in prediction["red_flags"]}),
+        "model_version": prediction["model_version"], "messages": messages, "chars": chars,
+        "truncated": truncated,
+    }
+
+
+class ChatService:
+    def __init__(self, db: Database, triager: Triager, settings: ApiSettings):
+        self.db = db
+        self.triager = triager
+        self.settings = settings
+
+    # --- triage -----------------------------------------------------------------------------
+    def _triage(self, texts: list[str], override: dict | None) -> dict[str, Any]:
+        combined, truncated = combine_client_text(texts)
+        prediction = self.triager.predict(combined)
+        triage, _ = effective_triage(prediction, override)
+        guidance = self.triager.guidance({**prediction, **triage})
+        return {"prediction": prediction, "override": override, "triage": triage, "guidance": guidance,
+                "summary": build_summary(prediction, override, guidance), "truncated": truncated,
+                "chars": len(combined)}
+
+    @staticmethod
+    def _apply(chat_values: dict, result: dict) -> dict:
+        triage = result["triage"]
+        chat_values.update(
+            urgency=triage["urgency"], role=triage["role"], minor=triage["minor"],
+            needs_review=triage["needs_review"], prediction=result["prediction"], override=result["override"],
+            guidance=result["guidance"], summary=result["summary"],
+            model_version=result["prediction"]["model_version"])
+        return chat_values
+
+    # --- create -----------------------------------------------------------------------------
+    def create(self, body: ChatCreate) -> tuple[dict, bool]:
+        now = utcnow()
+        received = (body.received_at or now).astimezone(timezone.utc)
+        if received > now + MAX_CLOCK_SKEW:
+            raise ApiError(422, "invalid_received_at", "received_at lies in the future", field="received_at")
+        with self.db.read() as session:
+            existing = session.get(Chat, body.chat_id)
+            if existing is not None:
+                return self._replay(session, existing, body.text), False
+        result = self._triage([body.text], None)
+        try:
+            with self.db.write() as session:
+                if session.get(Chat, body.chat_id) is not None:
+                    raise _AlreadyThere()
+                values = self._apply(dict(
+                    chat_id=body.chat_id, status="waiting", received_at=received, created_at=now, updated_at=now,
+                    version=1, message_count=1,
+                    raw_preview=_preview(body.text, self.settings.preview_chars)), result)
+                session.add(Chat(**values))
+                session.flush()
+                session.add(ChatMessage(chat_id=body.chat_id, seq=1, received_at=received, chars=len(body.text),
+                                        raw_text=body.text))
+                session.add(ChatEvent(chat_id=body.chat_id, at=now, kind="created", actor=None,
+                                      data={"received_at": iso(received)}))
+                session.add(ChatEvent(chat_id=body.chat_id, at=now, kind="triage", actor="model",
+                                      data=_triage_event(result["prediction"], 1, result["chars"], result["truncated"])))
+        except (IntegrityError, _AlreadyThere):
+            # Created concurrently by a retry of the same request: answer as a replay.
+            with self.db.read() as session:
+                existing = session.get(Chat, body.chat_id)
+                if existing is None:
+                    raise
+                return self._replay(session, existing, body.text), False
+        return self.view(body.chat_id, truncated=result["truncated"]), True
+
+    def _replay(self, session: Session, chat: Chat, text: str) -> dict:
+        """POST /v1/chats is idempotent on chat_id: the same chat again returns it unchanged."""
+        first = session.scalar(select(ChatMessage.raw_text).where(ChatMessage.chat_id == chat.chat_id,
+                                                                   ChatMessage.seq == 1))
+        if first is not None and first != text:
+            raise conflict("chat_exists", f"chat '{chat.chat_id}' already exists with another text; send further "
+                                          f"client messages to POST /v1/chats/{chat.chat_id}/messages")
+        return self._view(session, chat, utcnow())
+
+    # --- more client messages ----------------------------------------------------------------
+    def add_message(self, chat_id: str, body: MessageCreate) -> dict:
+        now = utcnow()
+        received = (body.received_at or now).astimezone(timezone.utc)
+        if received > now + MAX_CLOCK_SKEW:
+            raise ApiError(422, "invalid_received_at", "received_at lies in the future", field="received_at")
+        for _attempt in range(MESSAGE_RETRIES):
+            with self.db.read() as session:
+                chat = session.get(Chat, chat_id)
+                if chat is None:
+                    raise not_found(chat_id)
+                if chat.status != "waiting":
+                    raise conflict("chat_not_waiting", f"chat '{chat_id}' is {chat.status}; messages are only "
+                                                       f"triaged while the chat waits")
+                if chat.message_count >= self.settings.max_messages_per_chat:
+                    raise conflict("too_many_messages", f"chat '{chat_id}' already has {chat.message_count} "
+                                                        f"messages, the most kept for triage")
+                texts = list(session.scalars(select(ChatMessage.raw_text).where(ChatMessage.chat_id == chat_id)
+                                             .order_by(ChatMessage.seq)))
+                version, count, old_override = chat.version, chat.message_count, chat.override
+                old_prediction = chat.prediction
+            texts = [t for t in texts if t] + [body.text]
+            override, lapsed = _carry_override(old_override, None)
+            result = self._triage(texts, override)
+            override, lapsed = _carry_override(old_override, result["prediction"])
+            if lapsed:
+                result = {**result, **self._retriage_with(result["prediction"], override)}
+            with self.db.write() as session:
+                values = self._apply(dict(updated_at=now, version=version + 1, message_count=count + 1), result)
+                done = session.execute(
+                    update(Chat).where(Chat.chat_id == chat_id, Chat.version == version, Chat.status == "waiting")
+                    .values(**values).execution_options(synchronize_session=False)).rowcount
+                if done != 1:
+                    continue
+                session.add(ChatMessage(chat_id=chat_id, seq=count + 1, received_at=received, chars=len(body.text),
+                                        raw_text=body.text))
+                session.add(ChatEvent(chat_id=chat_id, at=now, kind="message", actor=None,
+                                      data={"seq": count + 1, "chars": len(body.text)}))
+                data = _triage_event(result["prediction"], count + 1, result["chars"], result["truncated"])
+                data["previous"] = {k: old_prediction[k] for k in ("urgency", "role", "minor")}
+                session.add(ChatEvent(chat_id=chat_id, at=now, kind="triage", actor="model", data=data))
+                if lapsed:
+                    session.add(ChatEvent(chat_id=chat_id, at=now, kind="override_lapsed", actor="model",
+                                          data={"fields": lapsed, "reason": "new messages raised the urgency above "
+                                                                            "the advisor's override"}))
+            return self.view(chat_id, truncated=result["truncated"])
+        raise conflict("concurrent_update", f"chat '{chat_id}' changed while the message was added; send it again")
+
+    def _retriage_with(self, prediction: dict, override: dict | None) -> dict:
+        triage, _ = effective_triage(prediction, override)
+        guidance = self.triager.guidance({**prediction, **triage})
+        return {"override": override, "triage": triage, "guidance": guidance,
+                "summary": build_summary(prediction, override, guidance)}
+
+    # --- advisor actions -----------------------------------------------------------------------
+    def _transition(self, session: Session, chat_id: str, allowed: tuple[str, ...], values: dict,
+                    extra_where=()) -> bool:
+        done = session.execute(
+            update(Chat).where(Chat.chat_id == chat_id, Chat.status.in_(allowed), *extra_where)
+            .values(version=Chat.version + 1, **values).execution_options(synchronize_session=False)).rowcount
+        return done == 1
+
+    def _state(self, session: Session, chat_id: str) -> tuple[str, str | None]:
+        row = session.execute(select(Chat.status, Chat.claimed_by).where(Chat.chat_id == chat_id)).first()
+        if row is None:
+            raise not_found(chat_id)
+        return row[0], row[1]
+
+    def claim(self, chat_id: str, advisor: str) -> dict:
+        now = utcnow()
+        with self.db.write() as session:
+            if not self._transition(session, chat_id, ("waiting",),
+                                    dict(status="claimed", claimed_by=advisor, claimed_at=now, updated_at=now)):
+                status, claimed_by = self._state(session, chat_id)
+                if status == "claimed":
+                    raise conflict("already_claimed", f"chat '{chat_id}' is already claimed by {claimed_by}")
+                raise conflict("chat_not_waiting", f"chat '{chat_id}' is {status} and cannot be claimed")
+            session.add(ChatEvent(chat_id=chat_id, at=now, kind="claimed", actor=advisor, data={}))
+        return self.view(chat_id)
+
+    def release(self, chat_id: str, advisor: str | None) -> dict:
+        now = utcnow()
+        where = (Chat.claimed_by == advisor,) if advisor else ()
+        with self.db.write() as session:
+            if not self._transition(session, chat_id, ("claimed",),
+                                    dict(status="waiting", claimed_by=None, claimed_at=None, updated_at=now), where):
+                status, claimed_by = self._state(session, chat_id)
+                if status == "claimed":
+                    raise conflict("claimed_by_other", f"chat '{chat_id}' is claimed by {claimed_by}, not {advisor}",
+                                   field="advisor")
+                raise conflict("chat_not_claimed", f"chat '{chat_id}' is {status}; only a claimed chat can be released")
+            session.add(ChatEvent(chat_id=chat_id, at=now, kind="released", actor=advisor, data={}))
+        return self.view(chat_id)
+
+    def close(self, chat_id: str, body: CloseRequest) -> dict:
+        now = utcnow()
+        advisor = body.advisor
+        where = ((Chat.status == "waiting") | (Chat.claimed_by == advisor),) if advisor else ()
+        with self.db.write() as session:
+            if not self._transition(session, chat_id, OPEN_STATUSES,
+                                    dict(status="closed", closed_at=now, outcome=body.outcome, updated_at=now,
+                                         raw_preview=None), where):
+                status, claimed_by = self._state(session, chat_id)
+                if status == "claimed":
+                    raise conflict("claimed_by_other", f"chat '{chat_id}' is claimed by {claimed_by}, not {advisor}",
+                                   field="advisor")
+                raise conflict("chat_not_open", f"chat '{chat_id}' is already {status}")
+            self._purge_text(session, chat_id)
+            session.add(ChatEvent(chat_id=chat_id, at=now, kind="closed", actor=advisor,
+                                  data={"outcome": body.outcome}))
+        return self.view(chat_id)
+
+    def leave(self, chat_id: str) -> dict:
+        """DELETE /v1/chats/{id}: the client left. Idempotent for a chat that was already left."""
+        now = utcnow()
+        with self.db.write() as session:
+            if not self._transition(session, chat_id, OPEN_STATUSES,
+                                    dict(status="left", closed_at=now, updated_at=now, raw_preview=None)):
+                status, _ = self._state(session, chat_id)
+                if status != "left":
+                    raise conflict("chat_not_open", f"chat '{chat_id}' is already {status}")
+            else:
+                self._purge_text(session, chat_id)
+                session.add(ChatEvent(chat_id=chat_id, at=now, kind="left", actor=None, data={}))
+        return self.view(chat_id)
+
+    @staticmethod
+    def _purge_text(session: Session, chat_id: str) -> None:
+        session.execute(update(ChatMessage).where(ChatMessage.chat_id == chat_id).values(raw_text=None)
+                        .execution_options(synchronize_session=False))
+
+    def override(self, chat_id: str, body: OverrideRequest, actor: str) -> dict:
+        now = utcnow()
+        with self.db.write() as session:
+            query = select(Chat).where(Chat.chat_id == chat_id)
+            if self.db.dialect == "postgresql":
+                query = query.with_for_update()
+            chat = session.scalars(query).first()
+            if chat is None:
+                raise not_found(chat_id)
+            if chat.status not in OPEN_STATUSES:
+                raise conflict("chat_not_open", f"chat '{chat_id}' is {chat.status}; its triage can no longer change")
+            before, _ = effective_triage(chat.prediction, chat.override)
+            given = {k: v for k, v in (("urgency", body.urgency), ("role", body.role), ("minor", body.minor))
+                     if v is not None}
+            fields = {**(chat.override or {}).get("fields", {}), **given}
+            override = {"fields": fields, "reason": body.reason, "advisor": body.advisor, "key": actor, "at": iso(now),
+                        "model_urgency": chat.prediction["urgency"]}
+            result = self._retriage_with(chat.prediction, override)
+            values = self._apply(dict(updated_at=now, version=chat.version + 1),
+                                 {**result, "prediction": chat.prediction})
+            for key, value in values.items():
+                setattr(chat, key, value)
+            after = result["triage"]
+            session.add(ChatEvent(chat_id=chat_id, at=now, kind="override", actor=body.advisor or actor, data={
+                "set": given, "reason": body.reason,
+                "before": {k: before[k] for k in ("urgency", "role", "minor")},
+                "after": {k: after[k] for k in ("urgency", "role", "minor")},
+                "model": {k: chat.prediction[k] for k in ("urgency", "role", "minor")},
+            }))
+        if self.triager.metrics is not None:
+            for key in given:
+                self.triager.metrics.overrides.labels(key).inc()
+        return self.view(chat_id, history=True)
+
+    # --- reading ------------------------------------------------------------------------------
+    def _waiting(self, session: Session, summaries: bool = False) -> list:
+        columns = [Chat.chat_id, Chat.urgency, Chat.minor, Chat.received_at, Chat.needs_review]
+        if summaries:
+            # The stored JSON text, not decoded: it goes into the response as it is.
+            columns += [cast(Chat.summary, Text).label("summary_json"), Chat.raw_preview, Chat.message_count]
+        return session.execute(select(*columns).where(Chat.status == "waiting")).all()
+
+    @staticmethod
+    def _rank(rows, now: datetime) -> list[RankedItem]:
+        return rank([QueueItem(chat_id=r.chat_id, urgency=r.urgency, minor=bool(r.minor), waiting_since=r.received_at,
+                               needs_review=bool(r.needs_review)) for r in rows], now)
+
+    def view(self, chat_id: str, history: bool = False, truncated: bool = False) -> dict:
+        with self.db.read() as session:
+            chat = session.get(Chat, chat_id)
+            if chat is None:
+                raise not_found(chat_id)
+            out = self._view(session, chat, utcnow(), history)
+        out["text_truncated"] = truncated
+        return out
+
+    def _view(self, session: Session, chat: Chat, now: datetime, history: bool = False) -> dict:
+        ranked = None
+        if chat.status == "waiting":
+            ranked = next((r for r in self._rank(self._waiting(session), now) if r.item.chat_id == chat.chat_id), None)
+        out = {
+            "chat_id": chat.chat_id, "status": chat.status, "received_at": iso(chat.received_at),
+            "waiting_seconds": round(ranked.waiting_seconds, 3) if ranked else None,
+            "position": ranked.position if ranked else None,
+            "priority": ranked.priority if ranked else None,
+            "reason_nl": ranked.reason_nl if ranked else None,
+            "message_count": chat.message_count, "triage": chat.summary["triage"], "prediction": chat.prediction,
+            "override": _override_out(chat.override), "guidance": chat.guidance,
+            "claimed_by": chat.claimed_by, "claimed_at": iso(chat.claimed_at), "closed_at": iso(chat.closed_at),
+            "outcome": chat.outcome, "updated_at": iso(chat.updated_at), "text_truncated": False,
+        }
+        if history:
+            events = session.scalars(select(ChatEvent).where(ChatEvent.chat_id == chat.chat_id)
+                                     .order_by(ChatEvent.id)).all()
+            out["history"] = [{"at": iso(e.at), "kind": e.kind, "actor": e.actor, "data": e.data} for e in events]
+        return out
+
+    def queue_json(self) -> bytes:
+        """GET /v1/queue as JSON bytes. Built by hand: with 1,000 waiting chats, decoding and
+        re-encoding every stored summary would cost more than everything else together."""
+        now = utcnow()
+        with self.db.read() as session:
+            rows = self._waiting(session, summaries=True)
+        by_id = {r.chat_id: r for r in rows}
+        counts = dict.fromkeys(URGENCIES, 0)
+        parts = []
+        for ranked in self._rank(rows, now):
+            row = by_id[ranked.item.chat_id]
+            counts[row.urgency] = counts.get(row.urgency, 0) + 1
+            head = _dumps({
+                "chat_id": row.chat_id, "position": ranked.position, "priority": ranked.priority,
+                "waiting_seconds": round(ranked.waiting_seconds, 3), "reason_nl": ranked.reason_nl,
+                "received_at": iso(row.received_at), "message_count": row.message_count, "preview": row.raw_preview})
+            summary = row.summary_json.strip()
+            parts.append(head[:-1] + "," + summary[1:] if len(summary) > 2 else head)
+        tail = _dumps({"count": len(parts), "by_urgency": counts, "generated_at": iso(now)})
+        return ('{"items":[' + ",".join(parts) + "]," + tail[1:]).encode("utf-8")
+
+
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
+
+
+class _AlreadyThere(Exception):
+    pass
+
+
+def _override_out(override: dict | None) -> dict | None:
+    if not override:
+        return None
+    return {k: override.get(k) for k in ("fields", "reason", "advisor", "at")}
+
+
+def _carry_override(override: dict | None, new_prediction: dict | None) -> tuple[dict | None, list[str]]:
+    """An advisor's override survives new client messages, except an urgency override that new
+    messages make obsolete: when the model now finds the chat more urgent than it did when the
+    advisor overrode it, the model's urgency counts again (missing danger is the worst error)."""
+    if not override or not override.get("fields"):
+        return None, []
+    fields = dict(override["fields"])
+    lapsed: list[str] = []
+    if new_prediction is not None and "urgency" in fields:
+        then = override.get("model_urgency", new_prediction["urgency"])
+        if URGENCY_RANK[new_prediction["urgency"]] < URGENCY_RANK[then]:
+            fields.pop("urgency")
+            lapsed.append("urgency")
+    if not fields:
+        return None, lapsed
+    return {**override, "fields": fields}, lapsed

@@ -1,0 +1,125 @@
+"""Database tables.
+
+SENSITIVE DATA CONVENTION: every column that holds text the client typed is named `raw_*`
+(chat_messages.raw_text, chats.raw_preview). A later redaction / retention step finds them by that
+prefix. They are kept only while the text may still be needed for re-triage of the combined client
+text (the chat is waiting or claimed) and emptied when the chat is closed or the client left.
+Nothing in this module or its callers logs them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import (JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text,
+                        UniqueConstraint)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+CHAT_STATUSES = ("waiting", "claimed", "closed", "left")
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class UTCDateTime(TypeDecorator):
+    """Timezone-aware UTC datetimes on every database (SQLite stores them naive, in UTC)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Chat(Base):
+    """A chat in the queue; its current (effective) triage and state."""
+
+    __tablename__ = "chats"
+
+    chat_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16), nullable=False, default="waiting")
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)  # waiting since
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+    version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)  # optimistic concurrency
+    message_count: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+
+    # Effective triage (model prediction with an advisor's override on top): what the queue ranks on.
+    urgency: Mapped[str] = mapped_column(String(16), nullable=False)
+    role: Mapped[str] = mapped_column(String(16), nullable=False)
+    minor: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    needs_review: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    prediction: Mapped[dict] = mapped_column(JSON, nullable=False)        # latest model output, full
+    override: Mapped[dict | None] = mapped_column(JSON, nullable=True)    # latest advisor override
+    guidance: Mapped[list] = mapped_column(JSON, nullable=False)          # selected cards, full
+    summary: Mapped[dict] = mapped_column(JSON, nullable=False)           # compact triage for the queue
+    model_version: Mapped[str] = mapped_column(String(64), nullable=False)
+    raw_preview: Mapped[str | None] = mapped_column(Text, nullable=True)  # SENSITIVE: opener preview
+
+    claimed_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    outcome: Mapped[str | None] = mapped_column(String(32), nullable=True)
+
+    __table_args__ = (Index("ix_chats_status", "status"),)
+
+
+class ChatMessage(Base):
+    """A client message sent while the chat waits; kept for re-triage on the combined text."""
+
+    __tablename__ = "chat_messages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    chat_id: Mapped[str] = mapped_column(ForeignKey("chats.chat_id", ondelete="CASCADE"), nullable=False)
+    seq: Mapped[int] = mapped_column(Integer, nullable=False)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    chars: Mapped[int] = mapped_column(Integer, nullable=False)
+    raw_text: Mapped[str | None] = mapped_column(Text, nullable=True)  # SENSITIVE: client text
+
+    __table_args__ = (UniqueConstraint("chat_id", "seq", name="uq_chat_messages_chat_seq"),)
+
+
+class ChatEvent(Base):
+    """The history of a chat: model triage, advisor overrides, claims, releases, close, leave."""
+
+    __tablename__ = "chat_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    chat_id: Mapped[str] = mapped_column(ForeignKey("chats.chat_id", ondelete="CASCADE"), nullable=False)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+    kind: Mapped[str] = mapped_column(String(16), nullable=False)
+    actor: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    data: Mapped[dict] = mapped_column(JSON, nullable=False, default=dict)
+
+    __table_args__ = (Index("ix_chat_events_chat_id", "chat_id", "id"),)
+
+
+class ApiKey(Base):
+    """API keys stored by the service (the generated admin key and keys added later): hashes only."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    role: Mapped[str] = mapped_column(String(16), nullable=False)
+    key_hash: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
+    label: Mapped[str] = mapped_column(String(100), nullable=False, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -1,0 +1,76 @@
+"""Errors with a clear message and the field they concern, and their JSON form.
+
+Every error body has "detail" and "code"; errors about one input field also name it in "field"
+(FastAPI's own 422 bodies name it in each item's "loc"). Error bodies never echo the input back.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
+
+log = logging.getLogger("triage.api")
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, detail: str, field: str | None = None,
+                 headers: dict[str, str] | None = None):
+        super().__init__(detail)
+        self.status = status
+        self.code = code
+        self.detail = detail
+        self.field = field
+        self.headers = headers
+
+    def body(self) -> dict:
+        body = {"detail": self.detail, "code": self.code}
+        if self.field:
+            body["field"] = self.field
+        return body
+
+
+def not_found(chat_id: str) -> ApiError:
+    return ApiError(404, "chat_not_found", f"no chat with chat_id '{chat_id}'", field="chat_id")
+
+
+def conflict(code: str, detail: str, field: str | None = "chat_id") -> ApiError:
+    return ApiError(409, code, detail, field=field)
+
+
+def _clean(error: dict) -> dict:
+    """A pydantic error without the rejected input (it may be chat text)."""
+    out = {"loc": list(error.get("loc", ())), "msg": error.get("msg", ""), "type": error.get("type", "")}
+    ctx = error.get("ctx")
+    if isinstance(ctx, dict):
+        safe = {k: v for k, v in ctx.items() if isinstance(v, (int, float, str, bool)) and k != "error"}
+        if safe:
+            out["ctx"] = safe
+    return out
+
+
+def install_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def _api_error(_request: Request, exc: ApiError):
+        return JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(_request: Request, exc: RequestValidationError):
+        errors = [_clean(e) for e in exc.errors()]
+        first = errors[0] if errors else {"loc": [], "msg": "invalid request"}
+        loc = first["loc"]
+        if first.get("type") == "json_invalid" or not loc:
+            field = "body"
+        else:
+            field = ".".join(str(p) for p in loc[1:]) or ".".join(str(p) for p in loc)
+        return JSONResponse({"detail": errors, "code": "validation_error", "field": field or None,
+                             "message": f"{field or 'request'}: {first['msg']}"}, status_code=422)
+
+    @app.exception_handler(OperationalError)
+    async def _db_unavailable(_request: Request, exc: OperationalError):
+        log.error("database error: %s", type(exc.orig).__name__ if exc.orig is not None else type(exc).__name__)
+        return JSONResponse({"detail": "the database is unavailable; try again", "code": "database_unavailable"},
+                            status_code=503, headers={"Retry-After": "2"})

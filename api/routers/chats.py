@@ -1,0 +1,78 @@
+"""Chats: the chat platform adds chats and messages; advisors claim, release, close, override."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Depends, Path
+
+from api.deps import ADVISOR, CHAT_READ, QUEUE, get_service, json_response, require
+from api.schemas import (CHAT_ID_MAX, CHAT_ID_PATTERN, ChatCreate, ChatDetail, ChatOut, ClaimRequest,
+                         CloseRequest, ErrorOut, MessageCreate, OverrideRequest, ReleaseRequest)
+from api.security import Principal
+
+router = APIRouter(prefix="/v1/chats", tags=["chats"])
+
+ChatIdPath = Annotated[str, Path(min_length=1, max_length=CHAT_ID_MAX, pattern=CHAT_ID_PATTERN,
+                                 description="the chat platform's chat id")]
+ERRORS = {401: {"model": ErrorOut}, 403: {"model": ErrorOut}, 404: {"model": ErrorOut},
+          409: {"model": ErrorOut}, 413: {"model": ErrorOut}}
+
+
+@router.post("", response_model=ChatOut, status_code=201, responses={200: {"model": ChatOut}, **ERRORS},
+             summary="A new chat is waiting (idempotent on chat_id)")
+def create_chat(body: ChatCreate, service=Depends(get_service), _p: Principal = Depends(require(*QUEUE))):
+    """Triage the opener and put the chat in the queue. 201 when created; 200 with the stored chat
+    when the same chat_id comes again (a retry); 409 if that chat_id has another opener."""
+    chat, created = service.create(body)
+    return json_response(chat, 201 if created else 200)
+
+
+@router.get("/{chat_id}", response_model=ChatDetail, responses=ERRORS, summary="One chat with its history")
+def get_chat(chat_id: ChatIdPath, service=Depends(get_service), _p: Principal = Depends(require(*CHAT_READ))):
+    return json_response(service.view(chat_id, history=True))
+
+
+@router.post("/{chat_id}/messages", response_model=ChatOut, responses=ERRORS,
+             summary="More client messages while the chat waits: re-triage")
+def add_message(chat_id: ChatIdPath, body: MessageCreate, service=Depends(get_service),
+                _p: Principal = Depends(require(*QUEUE))):
+    """Re-triage on the combined client text (openers are often just "hoi"); the queue reorders.
+    409 unless the chat is waiting."""
+    return json_response(service.add_message(chat_id, body))
+
+
+@router.post("/{chat_id}/claim", response_model=ChatOut, responses=ERRORS, summary="An advisor takes the chat")
+def claim_chat(chat_id: ChatIdPath, body: ClaimRequest, service=Depends(get_service),
+               _p: Principal = Depends(require(*ADVISOR))):
+    """Exactly one concurrent claim wins (200); every other gets 409."""
+    return json_response(service.claim(chat_id, body.advisor))
+
+
+@router.post("/{chat_id}/release", response_model=ChatOut, responses=ERRORS,
+             summary="Put a claimed chat back in the queue")
+def release_chat(chat_id: ChatIdPath, body: Annotated[ReleaseRequest | None, Body()] = None,
+                 service=Depends(get_service), _p: Principal = Depends(require(*ADVISOR))):
+    """The chat keeps its original waiting time. With `advisor`, only that advisor's claim is released."""
+    return json_response(service.release(chat_id, body.advisor if body else None))
+
+
+@router.post("/{chat_id}/close", response_model=ChatOut, responses=ERRORS, summary="Close the chat")
+def close_chat(chat_id: ChatIdPath, body: CloseRequest, service=Depends(get_service),
+               _p: Principal = Depends(require(*ADVISOR))):
+    """The stored client text is deleted; labels and history stay."""
+    return json_response(service.close(chat_id, body))
+
+
+@router.delete("/{chat_id}", response_model=ChatOut, responses=ERRORS, summary="The client left")
+def leave_chat(chat_id: ChatIdPath, service=Depends(get_service), _p: Principal = Depends(require(*QUEUE))):
+    """The chat leaves the queue and its stored client text is deleted. Idempotent."""
+    return json_response(service.leave(chat_id))
+
+
+@router.patch("/{chat_id}/triage", response_model=ChatDetail, responses=ERRORS,
+              summary="An advisor overrides the triage")
+def override_triage(chat_id: ChatIdPath, body: OverrideRequest, service=Depends(get_service),
+                    principal: Principal = Depends(require(*ADVISOR))):
+    """The override is applied on top of the model's triage; the history keeps both."""
+    return json_response(service.override(chat_id, body, principal.label))

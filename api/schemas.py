@@ -1,0 +1,245 @@
+"""Request and response bodies (pydantic). Requests are validated here, at the boundary; the
+limits are part of the API contract (see the field descriptions)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
+
+from triage.labels import MAX_TEXT_CHARS, ROLES, URGENCIES
+
+CHAT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$"
+CHAT_ID_MAX = 64
+ADVISOR_MAX = 100
+REASON_MAX = 500
+
+Urgency = Literal["acute", "high", "normal", "low"]
+Role = Literal["victim", "bystander", "perpetrator", "professional", "unknown"]
+Outcome = Literal["advice", "report", "referral", "no_help_needed", "disconnected", "other"]
+ChatStatus = Literal["waiting", "claimed", "closed", "left"]
+
+assert set(Urgency.__args__) == set(URGENCIES) and set(Role.__args__) == set(ROLES)  # noqa: S101
+
+ChatId = Annotated[str, Field(min_length=1, max_length=CHAT_ID_MAX, pattern=CHAT_ID_PATTERN,
+                              description="the chat platform's id: letters, digits, . _ : - (max 64)",
+                              examples=["chat-2025-000123"])]
+ClientText = Annotated[str, Field(min_length=1, max_length=MAX_TEXT_CHARS,
+                                  description=f"client text, at most {MAX_TEXT_CHARS} characters")]
+
+
+def _name(value: str) -> str:
+    value = value.strip()
+    if not value:
+        raise ValueError("must not be empty")
+    if any(ord(c) < 32 or ord(c) == 127 for c in value):
+        raise ValueError("must not contain control characters")
+    return value
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=False)
+
+
+class _TextIn(_In):
+    text: ClientText
+
+    @field_validator("text")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must contain more than whitespace")
+        if "\x00" in value:
+            raise ValueError("must not contain NUL characters")
+        return value
+
+
+class TriageRequest(_TextIn):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"text": "hoi ik ben 14 en mijn vader slaat mij"}]})
+
+
+class ChatCreate(_TextIn):
+    chat_id: ChatId
+    received_at: AwareDatetime | None = Field(
+        None, description="when the chat started waiting (ISO-8601 with timezone); default: now")
+
+
+class MessageCreate(_TextIn):
+    received_at: AwareDatetime | None = Field(None, description="when the message was sent; default: now")
+
+
+class ClaimRequest(_In):
+    advisor: str = Field(min_length=1, max_length=ADVISOR_MAX, description="the advisor taking the chat")
+
+    @field_validator("advisor")
+    @classmethod
+    def _advisor(cls, v):
+        return _name(v)
+
+
+class ReleaseRequest(_In):
+    advisor: str | None = Field(None, min_length=1, max_length=ADVISOR_MAX,
+                                description="if given, must be the advisor who claimed the chat")
+
+    @field_validator("advisor")
+    @classmethod
+    def _advisor(cls, v):
+        return None if v is None else _name(v)
+
+
+class CloseRequest(ReleaseRequest):
+    outcome: Outcome = Field(description="how the chat ended")
+
+
+class OverrideRequest(_In):
+    urgency: Urgency | None = None
+    role: Role | None = None
+    minor: StrictBool | None = None
+    reason: str = Field(min_length=1, max_length=REASON_MAX, description="why the advisor changes the triage")
+    advisor: str | None = Field(None, min_length=1, max_length=ADVISOR_MAX)
+
+    @field_validator("reason")
+    @classmethod
+    def _reason(cls, v):
+        if not v.strip():
+            raise ValueError("must contain more than whitespace")
+        return v.strip()
+
+    @field_validator("advisor")
+    @classmethod
+    def _advisor(cls, v):
+        return None if v is None else _name(v)
+
+    @model_validator(mode="after")
+    def _something(self):
+        if self.urgency is None and self.role is None and self.minor is None:
+            raise ValueError("give at least one of urgency, role, minor")
+        return self
+
+
+# --- responses -------------------------------------------------------------------------------
+
+class RedFlag(BaseModel):
+    cue: str
+    label_nl: str
+    text: str
+    start_char: int
+    end_char: int
+    when: str
+    floor: str | None
+
+
+class GuidanceCard(BaseModel):
+    id: str
+    title: str
+    body: str
+    source: str
+    reason: str = Field(description="why this card was chosen for this chat (Dutch)")
+
+
+class GuidanceRef(BaseModel):
+    id: str
+    title: str
+    reason: str
+
+
+class Prediction(BaseModel):
+    """Exactly what `triage predict` returns for one text."""
+
+    role: Role
+    minor: bool
+    urgency: Urgency
+    topics: list[str]
+    scores: dict[str, dict[str, float]]
+    red_flags: list[RedFlag]
+    needs_review: bool
+    review_reasons: list[str]
+    language: str
+    explanation: dict[str, Any]
+    model_version: str
+    spacy_pipeline: str
+
+
+class TriageResponse(Prediction):
+    guidance: list[GuidanceCard]
+
+
+class Override(BaseModel):
+    fields: dict[str, Any] = Field(description="the fields the advisor set")
+    reason: str
+    advisor: str | None
+    at: datetime
+
+
+class EffectiveTriage(BaseModel):
+    """What the queue uses: the model's triage with an advisor's override on top."""
+
+    urgency: Urgency
+    role: Role
+    minor: bool
+    topics: list[str]
+    needs_review: bool
+    overridden: list[str] = Field(description="fields set by an advisor")
+    red_flags: list[dict[str, Any]]
+    summary_nl: str
+    model_version: str
+
+
+class ChatOut(BaseModel):
+    chat_id: str
+    status: ChatStatus
+    received_at: datetime
+    waiting_seconds: float | None = Field(description="seconds waited so far (waiting chats)")
+    position: int | None = Field(description="1-based queue position (waiting chats)")
+    priority: float | None
+    reason_nl: str | None = Field(description="why the chat stands where it stands (Dutch)")
+    message_count: int
+    triage: EffectiveTriage
+    prediction: Prediction
+    override: Override | None
+    guidance: list[GuidanceCard]
+    claimed_by: str | None
+    claimed_at: datetime | None
+    closed_at: datetime | None
+    outcome: str | None
+    updated_at: datetime
+    text_truncated: bool = Field(False, description="the combined client text was longer than the model's "
+                                                    "limit; the triage used its most recent part")
+
+
+class ChatEventOut(BaseModel):
+    at: datetime
+    kind: str
+    actor: str | None
+    data: dict[str, Any]
+
+
+class ChatDetail(ChatOut):
+    history: list[ChatEventOut]
+
+
+class QueueEntry(BaseModel):
+    chat_id: str
+    position: int
+    priority: float
+    waiting_seconds: float
+    reason_nl: str
+    received_at: datetime
+    message_count: int
+    preview: str | None = Field(description="the start of the first message (for advisors only)")
+    triage: EffectiveTriage
+    guidance: list[GuidanceRef]
+
+
+class QueueOut(BaseModel):
+    items: list[QueueEntry]
+    count: int
+    by_urgency: dict[str, int]
+    generated_at: datetime
+
+
+class ErrorOut(BaseModel):
+    detail: Any
+    code: str
+    field: str | None = None

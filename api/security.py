@@ -1,0 +1,131 @@
+"""API keys with roles.
+
+Keys are sent as `Authorization: Bearer <key>`. Only their sha256 is kept (in memory for keys from
+TRIAGE_API_KEYS, in the api_keys table for stored keys); a presented key is hashed and compared
+with every known hash in constant time (hmac.compare_digest), without stopping at a match.
+Keys are high-entropy random strings (32 bytes), so a fast hash is enough.
+
+With no key configured at all, the first start creates an admin key, writes it to
+<data dir>/admin.key (mode 0600) and prints it once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import secrets
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import select
+
+from api.db.models import ApiKey, utcnow
+from api.db.session import Database
+from api.settings import ROLES, ApiSettings
+
+KEY_PREFIX = "vt_"
+
+
+@dataclass(frozen=True)
+class Principal:
+    role: str
+    label: str
+
+
+def hash_key(key: str) -> bytes:
+    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).digest()
+
+
+def new_key() -> str:
+    return KEY_PREFIX + secrets.token_urlsafe(32)
+
+
+class KeyStore:
+    """All valid keys (hashes); database keys are re-read at most every `cache_seconds`."""
+
+    def __init__(self, db: Database, env_keys: list[tuple[str, str]], cache_seconds: float = 30.0):
+        self.db = db
+        self.cache_seconds = cache_seconds
+        self._env = [(hash_key(key), Principal(role, f"env:{role}#{i + 1}")) for i, (role, key) in enumerate(env_keys)]
+        self._stored: list[tuple[bytes, Principal]] = []
+        self._loaded_at = float("-inf")
+        self._lock = threading.Lock()
+
+    def refresh(self) -> None:
+        with self.db.read() as session:
+            rows = session.execute(select(ApiKey.key_hash, ApiKey.role, ApiKey.label, ApiKey.id)
+                                   .where(ApiKey.revoked_at.is_(None))).all()
+        self._stored = [(bytes.fromhex(h), Principal(role, label or f"db:{kid}")) for h, role, label, kid in rows
+                        if role in ROLES]
+        self._loaded_at = time.monotonic()
+
+    def _keys(self) -> list[tuple[bytes, Principal]]:
+        if time.monotonic() - self._loaded_at > self.cache_seconds:
+            with self._lock:
+                if time.monotonic() - self._loaded_at > self.cache_seconds:
+                    try:
+                        self.refresh()
+                    except Exception:  # noqa: BLE001 - keep the last known keys if the database blips
+                        self._loaded_at = time.monotonic() - self.cache_seconds + 1.0
+        return self._env + self._stored
+
+    def authenticate(self, key: str) -> Principal | None:
+        if not key or len(key) > 512:
+            return None
+        presented = hash_key(key)
+        found: Principal | None = None
+        for stored, principal in self._keys():
+            if hmac.compare_digest(stored, presented) and found is None:
+                found = principal
+        return found
+
+    def count(self) -> int:
+        return len(self._keys())
+
+
+def store_key(db: Database, role: str, key: str, label: str) -> None:
+    if role not in ROLES:
+        raise ValueError(f"unknown role '{role}'; roles are {', '.join(ROLES)}")
+    with db.write() as session:
+        session.add(ApiKey(role=role, key_hash=hash_key(key).hex(), label=label, created_at=utcnow()))
+
+
+def _write_secret(path: Path, content: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.fchmod(fd, 0o600)
+        os.write(fd, content.encode("utf-8"))
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
+
+
+def bootstrap_admin_key(settings: ApiSettings, db: Database) -> tuple[str | None, Path | None]:
+    """Create the first admin key when no key is configured anywhere.
+
+    Returns (the new key or None, the key file or None). The key is returned only when it was just
+    created: the caller prints it once. An existing admin.key file with an empty key table (a new
+    database) is registered again instead of replaced.
+    """
+    if settings.parsed_api_keys():
+        return None, None
+    with db.read() as session:
+        if session.scalar(select(ApiKey.id).where(ApiKey.revoked_at.is_(None)).limit(1)) is not None:
+            path = settings.admin_key_path
+            return None, path if path.is_file() else None
+    path = settings.admin_key_path
+    if path.is_file():
+        key = path.read_text(encoding="utf-8").strip()
+        if key:
+            store_key(db, "admin", key, "admin (admin.key)")
+            return None, path
+    key = new_key()
+    _write_secret(path, key + "\n")
+    store_key(db, "admin", key, "admin (generated at first start)")
+    return key, path

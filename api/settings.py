@@ -1,0 +1,73 @@
+"""Service settings, read from TRIAGE_* environment variables (and .env), on top of the core ones.
+
+Contract (names are part of the interface):
+  TRIAGE_DATABASE_URL  SQLAlchemy URL; default a SQLite file in TRIAGE_DATA_DIR.
+                       PostgreSQL: postgresql+psycopg://user:password@host:port/db
+  TRIAGE_DATA_DIR      service data: the SQLite database and the generated admin key
+  TRIAGE_API_KEYS      comma-separated role:key pairs, e.g. "queue:k1,advisor:k2"
+  TRIAGE_SPACY_MODEL, TRIAGE_MODEL_DIR  see triage/settings.py
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field
+
+from triage.settings import Settings
+
+ROLES: tuple[str, ...] = ("queue", "advisor", "reviewer", "admin")
+ADMIN_KEY_FILE = "admin.key"
+SQLITE_FILE = "triage.sqlite3"
+
+
+class ApiKeyConfigError(ValueError):
+    """TRIAGE_API_KEYS cannot be parsed."""
+
+
+class ApiSettings(Settings):
+    database_url: str | None = Field(None, description="SQLAlchemy database URL (default: SQLite in data_dir)")
+    api_keys: str = Field("", description="comma-separated role:key pairs")
+    max_body_bytes: int = Field(64 * 1024, ge=1024, description="largest request body accepted (413 above)")
+    guidance_dir: Path | None = Field(None, description="directory of guidance cards (default: guidance/)")
+    guidance_limit: int = Field(4, ge=0, le=20, description="guidance cards returned per triage")
+    preview_chars: int = Field(80, ge=0, le=500, description="length of the opener preview shown to advisors")
+    max_messages_per_chat: int = Field(200, ge=1, description="client messages kept per waiting chat")
+    key_cache_seconds: float = Field(30.0, ge=0, description="how long database API keys are cached")
+    metrics_public: bool = Field(False, description="serve /metrics without an API key")
+    log_level: str = Field("info")
+    workers: int = Field(1, ge=1, le=32, description="uvicorn worker processes for `triage serve` (balanced per "
+                                                      "connection; one model copy each)")
+    model_processes: int = Field(0, ge=0, le=32, description="processes that run predictions for this server "
+                                                             "(balanced per request); 0: in the server process")
+    db_pool_size: int = Field(10, ge=1)
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{Path(self.data_dir).resolve() / SQLITE_FILE}"
+
+    @property
+    def admin_key_path(self) -> Path:
+        return Path(self.data_dir) / ADMIN_KEY_FILE
+
+    def parsed_api_keys(self) -> list[tuple[str, str]]:
+        """[(role, key)] from TRIAGE_API_KEYS; raises ApiKeyConfigError naming the bad entry."""
+        pairs: list[tuple[str, str]] = []
+        for number, entry in enumerate(self.api_keys.split(","), start=1):
+            entry = entry.strip()
+            if not entry:
+                continue
+            role, sep, key = entry.partition(":")
+            role, key = role.strip(), key.strip()
+            if not sep or not key:
+                raise ApiKeyConfigError(f"TRIAGE_API_KEYS entry #{number} must be role:key")
+            if role not in ROLES:
+                raise ApiKeyConfigError(
+                    f"TRIAGE_API_KEYS entry #{number} has unknown role '{role}'; roles are {', '.join(ROLES)}")
+            if len(key) < 16:
+                raise ApiKeyConfigError(f"TRIAGE_API_KEYS entry #{number}: the key must be at least 16 characters")
+            pairs.append((role, key))
+        return pairs

@@ -9,7 +9,9 @@ from fastapi.concurrency import run_in_threadpool
 
 from api.errors import install_handlers
 from api.middleware import ServiceMiddleware
-from api.routers import chats, ops, queue, triage
+from api.registry import ModelRegistry
+from api.routers import audit, chats, models, ops, queue, triage
+from api.routers import pages
 from api.runtime import Runtime
 from api.settings import ApiSettings
 
@@ -19,8 +21,9 @@ guidance cards.
 
 Authenticate with an API key: `Authorization: Bearer <key>` (the **Authorize** button).
 Roles: `queue` (the chat platform: chats and triage), `advisor` (queue, claim, release, close,
-override), `reviewer` (audit; no endpoints yet), `admin` (everything).
-Times are UTC, ISO-8601. Client text is never logged.
+override), `reviewer` (audit records, reviews, export, statistics, model list), `admin`
+(everything, including model activation).
+Times are UTC, ISO-8601. Client text is never logged; audit records keep it redacted only.
 """
 
 
@@ -42,10 +45,15 @@ def create_app(settings: ApiSettings | None = None, *, model=None, cards=None,
     app = FastAPI(title="triage API", version=__version__, description=DESCRIPTION, lifespan=lifespan,
                   docs_url="/docs", redoc_url=None, openapi_url="/openapi.json")
     app.state.runtime = runtime
+    app.state.registry = ModelRegistry(runtime)
     install_handlers(app)
     app.include_router(triage.router)
     app.include_router(chats.router)
     app.include_router(queue.router)
+    app.include_router(audit.router)
+    app.include_router(models.router)
     app.include_router(ops.router)
+    app.include_router(pages.router)
+    app.mount(pages.STATIC_PATH, pages.static_files(), name="ui-static")
     app.add_middleware(ServiceMiddleware, max_body_bytes=settings.max_body_bytes, metrics=runtime.metrics)
     return app

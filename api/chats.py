@@ -11,6 +11,10 @@ with an optimistic check on the chat's version and retries when the chat changed
 Client text is stored only in `chat_messages.raw_text` and `chats.raw_preview` (see
 api/db/models.py) and emptied when the chat is closed or the client left. It is never logged, and
 events (the history) hold labels and cues, never text.
+
+Every triage the model makes for a chat (the opener, and again on each new client message) is
+also stored as an audit record with the redacted text (api/audit.py), in the same transaction as
+the chat; an advisor's override is linked to the chat's latest audit record.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from sqlalchemy import Text, cast, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from api.audit import AuditStore, redact_text
 from api.db.models import Chat, ChatEvent, ChatMessage, utcnow
 from api.db.session import Database
 from api.errors import ApiError, conflict, not_found
@@ -118,6 +123,7 @@ class ChatService:
         self.db = db
         self.triager = triager
         self.settings = settings
+        self.audit = AuditStore(db, settings)
 
     # --- triage -----------------------------------------------------------------------------
     def _triage(self, texts: list[str], override: dict | None) -> dict[str, Any]:
@@ -127,7 +133,12 @@ class ChatService:
         guidance = self.triager.guidance({**prediction, **triage})
         return {"prediction": prediction, "override": override, "triage": triage, "guidance": guidance,
                 "summary": build_summary(prediction, override, guidance), "truncated": truncated,
-                "chars": len(combined)}
+                "chars": len(combined), "text": combined}
+
+    def _audit_values(self, result: dict, source: str, chat_id: str, message_count: int) -> dict:
+        return self.audit.build(result["text"], result["prediction"], result["guidance"], source=source,
+                                chat_id=chat_id, message_count=message_count, effective=result["triage"],
+                                truncated=result["truncated"])
 
     @staticmethod
     def _apply(chat_values: dict, result: dict) -> dict:
@@ -150,6 +161,7 @@ class ChatService:
             if existing is not None:
                 return self._replay(session, existing, body.text), False
         result = self._triage([body.text], None)
+        audit = self._audit_values(result, "chat", body.chat_id, 1)
         try:
             with self.db.write() as session:
                 if session.get(Chat, body.chat_id) is not None:
@@ -166,6 +178,7 @@ class ChatService:
                                       data={"received_at": iso(received)}))
                 session.add(ChatEvent(chat_id=body.chat_id, at=now, kind="triage", actor="model",
                                       data=_triage_event(result["prediction"], 1, result["chars"], result["truncated"])))
+                self.audit.add(session, audit)
         except (IntegrityError, _AlreadyThere):
             # Created concurrently by a retry of the same request: answer as a replay.
             with self.db.read() as session:
@@ -211,6 +224,7 @@ class ChatService:
             override, lapsed = _carry_override(old_override, result["prediction"])
             if lapsed:
                 result = {**result, **self._retriage_with(result["prediction"], override)}
+            audit = self._audit_values(result, "message", chat_id, count + 1)
             with self.db.write() as session:
                 values = self._apply(dict(updated_at=now, version=version + 1, message_count=count + 1), result)
                 done = session.execute(
@@ -225,6 +239,7 @@ class ChatService:
                 data = _triage_event(result["prediction"], count + 1, result["chars"], result["truncated"])
                 data["previous"] = {k: old_prediction[k] for k in ("urgency", "role", "minor")}
                 session.add(ChatEvent(chat_id=chat_id, at=now, kind="triage", actor="model", data=data))
+                self.audit.add(session, audit)
                 if lapsed:
                     session.add(ChatEvent(chat_id=chat_id, at=now, kind="override_lapsed", actor="model",
                                           data={"fields": lapsed, "reason": "new messages raised the urgency above "
@@ -317,6 +332,7 @@ class ChatService:
 
     def override(self, chat_id: str, body: OverrideRequest, actor: str) -> dict:
         now = utcnow()
+        audit_reason = redact_text(body.reason)  # the reason is free text: redacted for the audit record
         with self.db.write() as session:
             query = select(Chat).where(Chat.chat_id == chat_id)
             if self.db.dialect == "postgresql":
@@ -344,6 +360,10 @@ class ChatService:
                 "after": {k: after[k] for k in ("urgency", "role", "minor")},
                 "model": {k: chat.prediction[k] for k in ("urgency", "role", "minor")},
             }))
+            self.audit.add_override(session, chat_id, {
+                "at": iso(now), "advisor": body.advisor, "key": actor, "fields": given, "reason": audit_reason,
+                "before": {k: before[k] for k in ("urgency", "role", "minor")},
+                "after": {k: after[k] for k in ("urgency", "role", "minor")}})
         if self.triager.metrics is not None:
             for key in given:
                 self.triager.metrics.overrides.labels(key).inc()

@@ -12,11 +12,12 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from api.errors import ApiError
 from api.security import Principal
 
-# Who may do what. "reviewer" is a valid role with no endpoints yet (audit comes later).
+# Who may do what.
 QUEUE = ("queue", "admin")                 # the chat platform: create, update, delete chats; triage
 ADVISOR = ("advisor", "admin")             # read the queue, claim, release, close, override
 CHAT_READ = ("queue", "advisor", "admin")  # read one chat
-ADMIN = ("admin",)
+REVIEW = ("reviewer", "admin")             # audit records, reviews, export, stats; list model versions
+ADMIN = ("admin",)                         # metrics; activate a model version
 
 bearer = HTTPBearer(auto_error=False, description="API key: `Authorization: Bearer <key>`")
 
@@ -31,6 +32,14 @@ def get_service(request: Request):
 
 def get_triager(request: Request):
     return request.app.state.runtime.triager
+
+
+def get_audit(request: Request):
+    return request.app.state.runtime.service.audit
+
+
+def get_registry(request: Request):
+    return request.app.state.registry
 
 
 def require(*roles: str):

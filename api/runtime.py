@@ -45,7 +45,6 @@ class Runtime:
             self.started = True
 
     def _start(self) -> None:
-        import sys as _sys; _sys.setswitchinterval(float(os.environ.get("TRIAGE_SWITCH", "0.005")))  # TEMP A/B
         from api.chats import ChatService
         from api.triager import Triager
 

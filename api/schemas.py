@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
 
-from triage.labels import MAX_TEXT_CHARS, ROLES, URGENCIES
+from triage.labels import MAX_TEXT_CHARS, ROLES, TOPICS, URGENCIES
 
 CHAT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$"
 CHAT_ID_MAX = 64
@@ -243,3 +243,131 @@ class ErrorOut(BaseModel):
     detail: Any
     code: str
     field: str | None = None
+
+
+# --- audit, reviews and model versions --------------------------------------------------------
+
+NOTE_MAX = 1000
+VERSION_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$"
+Topic = Literal[TOPICS]  # type: ignore[valid-type]
+
+
+class CorrectedLabels(_In):
+    role: Role | None = Field(None, description="the right role, when role_ok is false")
+    minor: StrictBool | None = Field(None, description="the right value, when minor_ok is false")
+    urgency: Urgency | None = Field(None, description="the right urgency, when urgency_ok is false")
+    topics: list[Topic] | None = Field(None, max_length=len(TOPICS),
+                                       description="the complete right set of topics (omit: the model's topics are right)")
+
+    @field_validator("topics")
+    @classmethod
+    def _unique(cls, v):
+        if v is not None and len(set(v)) != len(v):
+            raise ValueError("lists a topic twice")
+        return v
+
+
+class ReviewRequest(_In):
+    """A reviewer's verdict on one audit record, head by head."""
+
+    model_config = ConfigDict(extra="ignore", json_schema_extra={"examples": [
+        {"role_ok": True, "minor_ok": True, "urgency_ok": False, "corrected": {"urgency": "acute"},
+         "note": "dreiging is nu"}]})
+
+    role_ok: StrictBool = Field(description="the model's role is right")
+    minor_ok: StrictBool = Field(description="the model's minor is right")
+    urgency_ok: StrictBool = Field(description="the model's urgency is right")
+    corrected: CorrectedLabels | None = Field(None, description="the right labels for the heads marked not ok "
+                                                                "(required for those), and optionally topics")
+    note: str | None = Field(None, max_length=NOTE_MAX, description="free text; redacted before it is stored")
+
+    @field_validator("note")
+    @classmethod
+    def _note(cls, v):
+        if v is None:
+            return None
+        v = v.strip()
+        if "\x00" in v:
+            raise ValueError("must not contain NUL characters")
+        return v or None
+
+
+class AuditRecordSummary(BaseModel):
+    id: int
+    created_at: datetime
+    source: Literal["triage", "chat", "message"]
+    chat_id: str | None
+    model_version: str
+    spacy_pipeline: str
+    role: Role
+    minor: bool
+    urgency: Urgency
+    topics: list[str]
+    top_scores: dict[str, float]
+    needs_review: bool
+    review_reasons: list[str]
+    low_confidence: bool
+    overridden: bool
+    review_count: int
+    gold_resolved: bool
+    preview: str = Field(description="start of the redacted text")
+
+
+class AuditPage(BaseModel):
+    items: list[AuditRecordSummary]
+    count: int
+    total: int = Field(description="records matching the filters")
+    limit: int
+    next_cursor: str | None = Field(description="pass as `cursor` for the next page; null on the last page")
+
+
+class ReviewOut(BaseModel):
+    reviewer: str
+    reviewer_name: str | None
+    created_at: datetime
+    updated_at: datetime
+    role_ok: bool
+    minor_ok: bool
+    urgency_ok: bool
+    topics_ok: bool
+    labels: dict[str, Any]
+    note: str | None
+
+
+class GoldOut(BaseModel):
+    role: Role | None
+    minor: bool | None
+    urgency: Urgency | None
+    topics: list[str] | None
+    resolved: bool
+    reviews: int
+    votes: dict[str, dict[str, int]]
+    unresolved: list[str] = Field(description="heads whose reviews tie (the record needs another review)")
+
+
+class AuditRecordDetail(AuditRecordSummary):
+    text: str = Field(description="the redacted text")
+    text_chars: int
+    text_truncated: bool
+    redactions: dict[str, int]
+    raw_text_stored: bool
+    message_count: int | None
+    prediction: dict[str, Any] = Field(description="the model's output, redacted")
+    explanation: dict[str, Any] | None
+    guidance: list[GuidanceRef]
+    effective: dict[str, Any] | None
+    overrides: list[dict[str, Any]]
+    reviews: list[ReviewOut]
+    gold: GoldOut
+
+
+class ActivateRequest(_In):
+    force: StrictBool = Field(False, description="activate even if the quality gate fails (needs a reason)")
+    reason: str | None = Field(None, max_length=REASON_MAX, description="why; required with force (recorded)")
+
+    @field_validator("reason")
+    @classmethod
+    def _reason(cls, v):
+        if v is None:
+            return None
+        return v.strip() or None

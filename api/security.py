@@ -33,6 +33,14 @@ KEY_PREFIX = "vt_"
 class Principal:
     role: str
     label: str
+    # A stable, non-secret id of the key ("key-" + the first 12 hex digits of its sha256): who a
+    # reviewer is (one review per reviewer per record). `name`: the label a stored key was given.
+    key_id: str = ""
+    name: str | None = None
+
+
+def key_id(digest: bytes) -> str:
+    return "key-" + digest.hex()[:12]
 
 
 def hash_key(key: str) -> bytes:
@@ -49,7 +57,8 @@ class KeyStore:
     def __init__(self, db: Database, env_keys: list[tuple[str, str]], cache_seconds: float = 30.0):
         self.db = db
         self.cache_seconds = cache_seconds
-        self._env = [(hash_key(key), Principal(role, f"env:{role}#{i + 1}")) for i, (role, key) in enumerate(env_keys)]
+        self._env = [(digest, Principal(role, f"env:{role}#{i + 1}", key_id(digest)))
+                     for i, (role, key) in enumerate(env_keys) for digest in (hash_key(key),)]
         self._stored: list[tuple[bytes, Principal]] = []
         self._loaded_at = float("-inf")
         self._lock = threading.Lock()
@@ -58,8 +67,8 @@ class KeyStore:
         with self.db.read() as session:
             rows = session.execute(select(ApiKey.key_hash, ApiKey.role, ApiKey.label, ApiKey.id)
                                    .where(ApiKey.revoked_at.is_(None))).all()
-        self._stored = [(bytes.fromhex(h), Principal(role, label or f"db:{kid}")) for h, role, label, kid in rows
-                        if role in ROLES]
+        self._stored = [(bytes.fromhex(h), Principal(role, label or f"db:{kid}", key_id(bytes.fromhex(h)), label or None))
+                        for h, role, label, kid in rows if role in ROLES]
         self._loaded_at = time.monotonic()
 
     def _keys(self) -> list[tuple[bytes, Principal]]:

@@ -6,6 +6,7 @@ Contract (names are part of the interface):
   TRIAGE_DATA_DIR      service data: the SQLite database and the generated admin key
   TRIAGE_API_KEYS      comma-separated role:key pairs, e.g. "queue:k1,advisor:k2"
   TRIAGE_SPACY_MODEL, TRIAGE_MODEL_DIR  see triage/settings.py
+  TRIAGE_STORE_RAW_TEXT, TRIAGE_RAW_RETENTION_DAYS  raw text in audit records (default off; 30 days)
 """
 
 from __future__ import annotations
@@ -42,6 +43,11 @@ class ApiSettings(Settings):
     model_processes: int = Field(0, ge=0, le=32, description="processes that run predictions for this server "
                                                              "(balanced per request); 0: in the server process")
     db_pool_size: int = Field(10, ge=1)
+    # Audit records (api/audit.py): the redacted text is always stored; the raw text only with this on.
+    store_raw_text: bool = Field(False, description="also keep the raw (unredacted) text of audit records, for "
+                                                    "raw_retention_days; `triage purge` deletes it afterwards")
+    raw_retention_days: int = Field(30, ge=1, le=3650, description="days raw client text may be kept (audit "
+                                                                   "records, and closed or left chats)")
 
     @property
     def resolved_database_url(self) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -27,25 +28,41 @@ log = logging.getLogger("triage.api")
 _worker_model = None
 
 
-def _init_model_process(model_dir: str, settings: dict) -> None:
+def _init_model_process(model_dir: str, settings: dict, server_pid: int) -> None:
     global _worker_model
     import os
 
     # One BLAS/OpenMP thread per model process: the processes are the parallelism, and idle
     # BLAS threads spinning in several processes steal the cores from each other.
-    blas1 = os.environ.get("TRIAGE_BLAS1", "1") == "1"  # TEMP A/B
-    if blas1:
-        for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-            os.environ[name] = "1"
+    for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[name] = "1"
     from threadpoolctl import threadpool_limits
 
     from triage.model import TriageModel
     from triage.settings import Settings
 
-    if blas1:
-        threadpool_limits(1)
+    threadpool_limits(1)
+    _exit_with_parent(server_pid)
     _worker_model = TriageModel.load(Path(model_dir), Settings(**settings))
     _worker_model.predict_one("hoi")
+
+
+def _exit_with_parent(server_pid: int) -> None:
+    """Model processes wait on the pool's queue, whose pipes they hold themselves: if the server is
+    killed (kill -9), nothing would wake them. A watchdog thread ends the process then. The
+    server's pid comes from the server: it may have died before this process got here."""
+    import os
+
+    if os.getppid() != server_pid:
+        os._exit(0)
+
+    def watch():
+        while True:
+            time.sleep(1.0)
+            if os.getppid() != server_pid:
+                os._exit(0)
+
+    threading.Thread(target=watch, daemon=True, name="triage-parent-watch").start()
 
 
 def _predict_in_process(text: str) -> tuple[bool, Any]:
@@ -69,12 +86,11 @@ class ModelProcesses:
         self.version = version
         self._lock = threading.Lock()
         self._pool = self._start()
-        log.info("%d model processes ready", processes)
 
     def _start(self) -> ProcessPoolExecutor:
         processes, model_dir, settings = self._args
         pool = ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn"),
-                                   initializer=_init_model_process, initargs=(model_dir, settings))
+                                   initializer=_init_model_process, initargs=(model_dir, settings, os.getpid()))
         try:
             # Load the model in every process now rather than on the first requests.
             versions = {f.result(timeout=300) for f in [pool.submit(_model_version) for _ in range(processes * 3)]}
@@ -84,6 +100,7 @@ class ModelProcesses:
         if versions != {self.version}:
             pool.shutdown(wait=False, cancel_futures=True)
             raise RuntimeError(f"model processes loaded model {versions}, expected {self.version}")
+        log.info("%d model processes ready", processes)
         return pool
 
     def predict(self, text: str, timeout: float = 60.0) -> dict | None:
@@ -92,7 +109,11 @@ class ModelProcesses:
         if pool is None:
             return None
         try:
-            ok, result = pool.submit(_predict_in_process, text).result(timeout=timeout)
+            future = pool.submit(_predict_in_process, text)
+        except RuntimeError:  # retired by a hot swap (retire()) since it was read: predict locally
+            return None
+        try:
+            ok, result = future.result(timeout=timeout)
         except BrokenProcessPool:
             self._restart(pool)
             return None
@@ -126,6 +147,14 @@ class ModelProcesses:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
 
+    def retire(self) -> None:
+        """Hot swap: take no more predictions; those already queued finish, then the processes end."""
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            threading.Thread(target=pool.shutdown, kwargs={"wait": True}, daemon=True,
+                             name="triage-model-retire").start()
+
 
 class Triager:
     def __init__(self, model, cards, metrics=None, guidance_limit: int = 4):
@@ -153,6 +182,15 @@ class Triager:
         if self.processes is not None:
             self.processes.close()
             self.processes = None
+
+    def swap(self, model, processes: ModelProcesses | None = None) -> None:
+        """Hot swap to a fully loaded model (and its pool, api/registry.py): one assignment each, so
+        predictions already running finish on the old model and later ones use the new one."""
+        old = self.processes
+        self.model = model
+        self.processes = processes
+        if old is not None:
+            old.retire()
 
     # --- predictions ---------------------------------------------------------------------------
     def predict(self, text: str) -> dict[str, Any]:

@@ -2,9 +2,11 @@
 
     .venv/bin/python benchmarks/api_bench.py [--rounds 3] [--requests 400] [--clients 8]
                                              [--queue-size 1000] [--database-url URL]
+                                             [--model-processes 0,2] [--workers 1]
 
-Starts `triage serve` (uvicorn, one process) on a free loopback port with a fresh data directory,
-then per round:
+For each --model-processes setting (default: 0, predictions in the server process, and 2, a pool
+of two model processes) it starts `triage serve` on a free loopback port with a fresh data
+directory, then per round:
   * POST /v1/triage from --clients concurrent clients (threads, one keep-alive httpx client each):
     p50 / p99 latency and throughput;
   * POST /v1/triage from one client: p50, minus the model's median = HTTP + auth overhead;
@@ -100,10 +102,10 @@ def seed_queue(settings, model, cards, n: int, texts: list[str]) -> None:
 def start_server(env: dict, port: int, log_path: Path):
     import httpx
 
-    log = open(log_path, "wb")
-    proc = subprocess.Popen([sys.executable, "-m", "triage_cli.main", "serve", "--host", "127.0.0.1",
-                             "--port", str(port)], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-                            stdin=subprocess.DEVNULL)
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "triage_cli.main", "serve", "--host", "127.0.0.1",
+                                 "--port", str(port)], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -159,8 +161,9 @@ def main(argv=None) -> int:
     parser.add_argument("--database-url", help="default: a SQLite file in a temporary data directory")
     parser.add_argument("--workers", type=int, default=int(os.environ.get("TRIAGE_WORKERS", "1")),
                         help="uvicorn worker processes (TRIAGE_WORKERS)")
-    parser.add_argument("--model-processes", type=int, default=int(os.environ.get("TRIAGE_MODEL_PROCESSES", "0")),
-                        help="model processes behind the server (TRIAGE_MODEL_PROCESSES)")
+    parser.add_argument("--model-processes", default=os.environ.get("TRIAGE_MODEL_PROCESSES", "0,2"),
+                        help="model processes behind the server (TRIAGE_MODEL_PROCESSES); a comma-separated "
+                             "list benchmarks each (default 0,2: in the server process, and a pool of 2)")
     args = parser.parse_args(argv)
 
     import httpx
@@ -182,10 +185,24 @@ def main(argv=None) -> int:
     seed_queue(settings, model, cards, args.queue_size, texts)
     print(f"seeded {args.queue_size} waiting chats in {time.perf_counter() - t0:.1f} s", flush=True)
 
+    configs = [int(x) for x in str(args.model_processes).split(",") if x.strip()]
+    summaries = [run_config(args, settings, model, texts, tmp, processes) for processes in configs]
+    print()
+    print("summary (medians over rounds)")
+    for line in summaries:
+        print(line)
+    return 0
+
+
+def run_config(args, settings, model, texts, tmp, model_processes: int) -> str:
+    import httpx
+
+    from triage.queue import QueueItem, rank
+
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRIAGE_")}
     env.update(TRIAGE_DATA_DIR=str(settings.data_dir), TRIAGE_API_KEYS=settings.api_keys,
                TRIAGE_DATABASE_URL=settings.resolved_database_url, TRIAGE_LOG_LEVEL="warning",
-               TRIAGE_WORKERS=str(args.workers), TRIAGE_MODEL_PROCESSES=str(args.model_processes))
+               TRIAGE_WORKERS=str(args.workers), TRIAGE_MODEL_PROCESSES=str(model_processes))
     for name in ("TRIAGE_SPACY_MODEL", "TRIAGE_MODEL_DIR"):
         if name in os.environ:
             env[name] = os.environ[name]
@@ -246,20 +263,21 @@ def main(argv=None) -> int:
 
     med = {k: statistics.median(r[k] for r in rounds) for k in rounds[0]}
     ok = lambda cond: "ok" if cond else "MISSED"  # noqa: E731
-    print()
-    print(f"medians over {len(rounds)} rounds; {args.workers} uvicorn process(es), {args.model_processes} model "
-          f"process(es); {os.cpu_count()} cores shared by server and clients")
-    print(f"  model.predict_one (in-process)       {med['model_ms']:7.2f} ms")
-    print(f"  POST /v1/triage, {args.clients} clients        p50 {med['p50_ms']:7.2f} ms   p99 {med['p99_ms']:7.2f} ms"
-          f"   {med['rps']:.0f} req/s   target p99 <= 50 ms: {ok(med['p99_ms'] <= 50)}")
-    print(f"  POST /v1/triage, 1 client           p50 {med['seq_p50_ms']:7.2f} ms   overhead (p50 - model) "
-          f"{med['overhead_ms']:.2f} ms   target <= model time: {ok(med['overhead_ms'] <= med['model_ms'])}")
-    print(f"  GET /v1/queue, {args.queue_size} waiting       p50 {med['queue_p50_ms']:7.2f} ms   p99 "
-          f"{med['queue_p99_ms']:7.2f} ms   target <= 20 ms: {ok(med['queue_p50_ms'] <= 20)}")
-    print(f"    of which triage.queue.rank()       {med['rank_ms']:7.2f} ms (in-process, same items)")
-    print(f"  errors                               {int(med['errors'])}")
-    return 0
-
+    summary = "\n".join([
+        f"TRIAGE_MODEL_PROCESSES={model_processes} ({args.workers} uvicorn process(es)); {len(rounds)} rounds; "
+        f"{os.cpu_count()} cores shared by server and clients",
+        f"  model.predict_one (in-process)       {med['model_ms']:7.2f} ms",
+        f"  POST /v1/triage, {args.clients} clients        p50 {med['p50_ms']:7.2f} ms   p99 {med['p99_ms']:7.2f} ms"
+        f"   {med['rps']:.0f} req/s   target p99 <= 50 ms: {ok(med['p99_ms'] <= 50)}",
+        f"  POST /v1/triage, 1 client           p50 {med['seq_p50_ms']:7.2f} ms   overhead (p50 - model) "
+        f"{med['overhead_ms']:.2f} ms   target <= model time: {ok(med['overhead_ms'] <= med['model_ms'])}",
+        f"  GET /v1/queue, {args.queue_size} waiting       p50 {med['queue_p50_ms']:7.2f} ms   p99 "
+        f"{med['queue_p99_ms']:7.2f} ms   target <= 20 ms: {ok(med['queue_p50_ms'] <= 20)}",
+        f"    of which triage.queue.rank()       {med['rank_ms']:7.2f} ms (in-process, same items)",
+        f"  errors                               {int(med['errors'])}",
+    ])
+    print(summary + "\n", flush=True)
+    return summary
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -37,6 +37,9 @@ _GROUP_NL = {"partner": "partner", "parent": "ouder", "child": "kind", "sibling"
              "client": "leerling/cliënt/patiënt"}
 
 
+_WHEN_NL = {"now": "nu", "recent": "recent", "past": "verleden", "unspecified": "onbekend"}
+
+
 @lru_cache(maxsize=65536)
 def describe(feature: str) -> tuple[str, str]:
     """(kind, Dutch description) of an internal feature name such as 'lemma__wurgen'."""
@@ -51,20 +54,22 @@ def describe(feature: str) -> tuple[str, str]:
     if key in ("poss1", "poss3"):
         whose = "mijn" if key == "poss1" else "haar/zijn"
         return "signaal", f"{whose} {_GROUP_NL.get(value, value)}"
+    if key == "harm_tense":
+        return "signaal", {"past": "geweld in de verleden tijd", "pres": "geweld in de tegenwoordige tijd"}.get(value, name)
     if key.startswith("harm_"):
         who = value.removeprefix("my_")
         role = "pleger" if key == "harm_subj" else "slachtoffer"
         return "signaal", f"{role} is mijn {_GROUP_NL.get(who, who)}"
     if key == "age":
         return "signaal", f"leeftijd {value}"
-    if key == "harm_tense":
-        return "signaal", {"past": "geweld in de verleden tijd", "pres": "geweld in de tegenwoordige tijd"}.get(value, name)
     if key == "len":
         return "signaal", f"lengte {value} woorden"
     if key == "flag":
-        return "signaal", f"rode vlag: {value}"
+        from triage.red_flags import CUES
+
+        return "signaal", f"rode vlag: {CUES[value][0] if value in CUES else value}"
     if key == "flag_when":
-        return "signaal", f"rode vlag, tijd: {value}"
+        return "signaal", f"rode vlag, tijd: {_WHEN_NL.get(value, value)}"
     return "signaal", name
 
 

@@ -215,6 +215,41 @@ def cmd_serve(args) -> int:
     return run(host=args.host, port=args.port)
 
 
+def cmd_purge(args) -> int:
+    """Delete raw client text past its retention (TRIAGE_RAW_RETENTION_DAYS) from the service database."""
+    from pydantic import ValidationError
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from api.audit import purge
+    from api.db.session import DatabaseConfigError
+    from api.settings import ApiSettings
+
+    try:
+        settings = ApiSettings()
+    except ValidationError as exc:
+        _err("invalid settings: " + "; ".join(f"TRIAGE_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}"
+                                              for e in exc.errors()))
+        return EXIT_BAD_INPUT
+    try:
+        result = purge(settings, dry_run=args.dry_run)
+    except DatabaseConfigError as exc:
+        _err(str(exc))
+        return EXIT_BAD_INPUT
+    except SQLAlchemyError as exc:
+        orig = getattr(exc, "orig", None)
+        _err(f"database: {type(orig or exc).__name__}")
+        return 1
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return 0
+    verb = "would clear" if args.dry_run else "cleared"
+    print(f"raw text older than {result['cutoff']} (TRIAGE_RAW_RETENTION_DAYS={settings.raw_retention_days}"
+          f"{'' if settings.store_raw_text else '; TRIAGE_STORE_RAW_TEXT is off: all raw text in audit records'}):")
+    for what, n in result["cleared"].items():
+        print(f"  {verb} {n} {what}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="triage", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -252,6 +287,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reason", help="why a failing candidate is activated anyway (recorded)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_models)
+    p = sub.add_parser("purge", help="delete raw client text past retention from the service database")
+    p.add_argument("--dry-run", action="store_true", help="only count what would be cleared")
+    p.add_argument("--json", action="store_true", help="print the counts as JSON")
+    p.set_defaults(func=cmd_purge)
+
     p = sub.add_parser("serve", help="run the triage API service (uvicorn)")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)

@@ -4,14 +4,18 @@ SENSITIVE DATA CONVENTION: every column that holds text the client typed is name
 (chat_messages.raw_text, chats.raw_preview). A later redaction / retention step finds them by that
 prefix. They are kept only while the text may still be needed for re-triage of the combined client
 text (the chat is waiting or claimed) and emptied when the chat is closed or the client left.
-Nothing in this module or its callers logs them.
+Nothing in this module or its callers logs them. audit_records.raw_text exists only when
+TRIAGE_STORE_RAW_TEXT is on, and `triage purge` empties it after TRIAGE_RAW_RETENTION_DAYS.
+
+Audit records hold REDACTED text (triage.redact): `redacted_text`, and the red-flag phrases,
+explanation and override reasons in their JSON columns are redacted too.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import (JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text,
+from sqlalchemy import (JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text,
                         UniqueConstraint)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -123,3 +127,84 @@ class ApiKey(Base):
     label: Mapped[str] = mapped_column(String(100), nullable=False, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class AuditRecord(Base):
+    """One prediction served (POST /v1/triage, or the queue's triage of a chat), kept for review.
+
+    The label, score and gold columns repeat what is in the JSON so that the reviewers' filters and
+    the statistics are plain SQL on every database.
+    """
+
+    __tablename__ = "audit_records"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+    week: Mapped[str] = mapped_column(String(8), nullable=False)            # ISO week, "2026-W48"
+    source: Mapped[str] = mapped_column(String(16), nullable=False)         # triage | chat | message
+    chat_id: Mapped[str | None] = mapped_column(String(64), nullable=True)  # no FK: records outlive chats
+    message_count: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    model_version: Mapped[str] = mapped_column(String(64), nullable=False)
+    spacy_pipeline: Mapped[str] = mapped_column(String(64), nullable=False)
+
+    # The model's labels and the top scores (for the low-confidence filter).
+    role: Mapped[str] = mapped_column(String(16), nullable=False)
+    minor: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    urgency: Mapped[str] = mapped_column(String(16), nullable=False)
+    topics: Mapped[list] = mapped_column(JSON, nullable=False)
+    role_score: Mapped[float] = mapped_column(Float, nullable=False)
+    urgency_score: Mapped[float] = mapped_column(Float, nullable=False)
+    needs_review: Mapped[bool] = mapped_column(Boolean, nullable=False)
+
+    redacted_text: Mapped[str] = mapped_column(Text, nullable=False)
+    text_chars: Mapped[int] = mapped_column(Integer, nullable=False)        # length of the raw text
+    text_truncated: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    redactions: Mapped[dict] = mapped_column(JSON, nullable=False)          # placeholder type -> count
+    raw_text: Mapped[str | None] = mapped_column(Text, nullable=True)       # SENSITIVE: only if enabled
+    prediction: Mapped[dict] = mapped_column(JSON, nullable=False)          # redacted model output
+    guidance: Mapped[list] = mapped_column(JSON, nullable=False)            # [{id, title, reason}]
+    effective: Mapped[dict | None] = mapped_column(JSON, nullable=True)     # queue: the triage used
+
+    overridden: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    overrides: Mapped[list] = mapped_column(JSON, nullable=False, default=list)  # advisors' overrides
+
+    # Reviews and the gold labels resolved from them (api/agreement.py), kept up to date per review.
+    review_count: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    gold_role: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    gold_minor: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    gold_urgency: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    gold_topics: Mapped[list | None] = mapped_column(JSON, nullable=True)
+    gold_resolved: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+
+    __table_args__ = (
+        Index("ix_audit_records_created_at", "created_at"),
+        Index("ix_audit_records_chat_id", "chat_id", "id"),
+        Index("ix_audit_records_model_version", "model_version"),
+        Index("ix_audit_records_week", "week"),
+    )
+
+
+class Review(Base):
+    """A reviewer's verdict on one audit record: one per reviewer per record (a second replaces it)."""
+
+    __tablename__ = "reviews"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    record_id: Mapped[int] = mapped_column(ForeignKey("audit_records.id", ondelete="CASCADE"), nullable=False)
+    reviewer: Mapped[str] = mapped_column(String(100), nullable=False)           # stable id from the API key
+    reviewer_name: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+    role_ok: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    minor_ok: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    urgency_ok: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    topics_ok: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    # The labels this reviewer gives: the model's where *_ok, else the correction.
+    role: Mapped[str] = mapped_column(String(16), nullable=False)
+    minor: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    urgency: Mapped[str] = mapped_column(String(16), nullable=False)
+    topics: Mapped[list] = mapped_column(JSON, nullable=False)
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)                # redacted
+
+    __table_args__ = (UniqueConstraint("record_id", "reviewer", name="uq_reviews_record_reviewer"),
+                      Index("ix_reviews_record_id", "record_id"))

@@ -102,3 +102,38 @@ def servers(tmp_path):
     for server in started:
         server.stop()
 
+
+
+# --- a model registry of its own (model versions, activation): never the project's models/ ---
+
+@pytest.fixture
+def registry(tmp_path):
+    """(root, version): a temporary TRIAGE_MODEL_DIR holding a copy of the active model, active."""
+    from service.helpers import copy_active_model
+
+    return copy_active_model(tmp_path / "models")
+
+
+@pytest.fixture
+def make_registry_client(tmp_path, cards, registry):
+    """make_registry_client(database_url, **settings) -> a started TestClient whose model is loaded
+    from the temporary registry (TRIAGE_MODEL_DIR), so model activation can be exercised."""
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from triage.model import TriageModel
+
+    root, version = registry
+    clients = []
+
+    def make(database_url: str, **overrides):
+        settings = make_settings(tmp_path, database_url, model_dir=root, **overrides)
+        model = TriageModel.load(root / version, settings)
+        client = TestClient(create_app(settings, model=model, cards=cards), raise_server_exceptions=False)
+        client.__enter__()
+        clients.append(client)
+        return client
+
+    yield make
+    for client in reversed(clients):
+        client.__exit__(None, None, None)

@@ -144,3 +144,35 @@ def unique_text() -> str:
     """A distinctive client text to look for in logs."""
     return f"mijn buurman Zwartkop{secrets.token_hex(4)} slaat zijn kinderen elke avond"
 
+
+
+def copy_active_model(root: Path) -> tuple[Path, str]:
+    """A model registry at `root` with a copy of the project's active model, made active there."""
+    import shutil
+
+    from triage.artifacts import active_version, set_active
+    from triage.settings import get_settings
+
+    source = Path(get_settings().model_dir)
+    version = active_version(source)
+    if version is None:
+        pytest.fail(f"no active model in {source}: run scripts/setup.sh or `triage train`")
+    root.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(source / version, root / version)
+    set_active(root, version)
+    return root, version
+
+
+def clone_model(root: Path, version: str, new_version: str, **manifest_changes) -> Path:
+    """A copy of a model version under another version name (the artifact and its sha256 are
+    unchanged: the manifest is not hashed), with manifest fields changed."""
+    import json
+    import shutil
+
+    target = root / new_version
+    shutil.copytree(root / version, target)
+    manifest = json.loads((target / "manifest.json").read_text(encoding="utf-8"))
+    manifest["version"] = new_version
+    manifest.update(manifest_changes)
+    (target / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+    return target

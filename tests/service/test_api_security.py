@@ -26,6 +26,10 @@ ENDPOINTS = [
     ("get", "/metrics", None, {"admin"}),
 ]
 PUBLIC = [("get", "/healthz"), ("get", "/readyz"), ("get", "/docs"), ("get", "/openapi.json")]
+# The page shells carry no data (the pages fetch it with the signed-in key): tests/ui/test_pages_http.py.
+PAGE_SHELLS = [("get", "/"), ("get", "/ui"), ("get", "/ui/"), ("get", "/ui/queue"), ("get", "/ui/audit")]
+# The audit and model endpoints are walked with every caller in tests/service/test_api_audit.py
+# (AUDIT_ENDPOINTS); GET /v1/me in tests/ui/test_pages_http.py.
 CALLERS = ["none", "wrong", "malformed", *KEYS]
 
 
@@ -68,11 +72,26 @@ def test_role_matrix(client):
     assert len(seen) == len(ENDPOINTS) * len(CALLERS)
 
 
+def _leaf_routes(routes):
+    """Every route, also inside included routers (FastAPI >= 0.165 wraps them in _IncludedRouter)."""
+    for route in routes:
+        inner = getattr(route, "original_router", None)
+        if inner is not None:
+            yield from _leaf_routes(inner.routes)
+        else:
+            yield route
+
+
 def test_matrix_covers_every_route(client):
-    routes = {(m.lower(), r.path) for r in client.app.routes for m in getattr(r, "methods", ())
+    leaves = list(_leaf_routes(client.app.routes))
+    assert any(getattr(r, "path", "") == "/v1/queue" for r in leaves)  # the walk reaches included routers
+    routes = {(m.lower(), r.path) for r in leaves for m in getattr(r, "methods", None) or ()
               if m != "HEAD"}
-    covered = {(m, p) for m, p, _, _ in ENDPOINTS} | set(PUBLIC)
-    routes = {(m, p.replace("{chat_id}", "{id}")) for m, p in routes}
+    from service.test_api_audit import AUDIT_ENDPOINTS
+
+    covered = ({(m, p) for m, p, _, _ in ENDPOINTS} | {(m, p) for m, p, _, _ in AUDIT_ENDPOINTS} | set(PUBLIC)
+               | set(PAGE_SHELLS) | {("get", "/v1/me")})
+    routes = {(m, p.replace("{chat_id}", "{id}").replace("{record_id}", "{id}")) for m, p in routes}
     assert routes - covered <= {("get", "/docs/oauth2-redirect")}, routes - covered
 
 

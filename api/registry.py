@@ -1,0 +1,269 @@
+"""Model versions over the API: the list, and activation with the quality gate and a hot swap.
+
+POST /v1/models/{version}/activate:
+
+1. The candidate is loaded completely in this process first (sha256 checked against its
+   manifest, spaCy pipeline and scikit-learn checked, one warm-up prediction); with
+   TRIAGE_MODEL_PROCESSES > 0 a new pool of model processes is started with it too. If that
+   fails, nothing has changed: the old model keeps serving (422 `model_load_failed`).
+2. The quality gate, `training.gate.activate(root, version, force, reason,
+   sets=default_sets(gold))` with gold = the resolved gold records of the audit database, runs in a
+   separate (spawned) process: it loads both models and predicts about 1,100 held-out openers each,
+   which would otherwise compete with the requests for this process's interpreter lock, and the
+   spaCy pipeline object is not shared between threads. A refusal answers 409
+   `quality_gate_failed` with the gate's failures and figures; the candidate is dropped.
+3. The gate passed (or was forced with a reason) and wrote ACTIVE and the activation log: the
+   triager's model reference (and pool) are swapped, one assignment each. Requests already
+   running finish on the old model; every request that starts afterwards uses the new one. The
+   old pool stops taking predictions and is shut down once its queued predictions are done.
+
+One activation at a time per process (409 `activation_in_progress`). With TRIAGE_WORKERS > 1 every
+uvicorn worker holds its own model and a request reaches only one of them, so activation over the
+API is refused there (409 `activation_unsupported`): use `triage models activate` and restart.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import multiprocessing
+import threading
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from api.errors import ApiError
+
+log = logging.getLogger("triage.api")
+
+GATE_TIMEOUT_SECONDS = 900
+
+
+def _gate_process(env: dict[str, str], root: str, version: str, force: bool, reason: str | None, sets: dict,
+                  actor: str) -> tuple:
+    """Runs in a spawned process: training.gate.activate. Returns a picklable outcome."""
+    import os
+
+    os.environ.update(env)
+    from triage.settings import get_settings
+
+    get_settings.cache_clear()
+    from training.gate import GateError, activate
+    from triage.artifacts import ArtifactError
+    from triage.nlp import PipelineError
+
+    try:
+        comparison = activate(Path(root), version, force=force, reason=reason, sets=sets, actor=actor)
+        return "ok", comparison.summary(), None
+    except GateError as exc:
+        return "refused", exc.comparison.summary(), str(exc)
+    except (ArtifactError, PipelineError, ValueError) as exc:
+        return "error", type(exc).__name__, str(exc)
+
+
+class ModelRegistry:
+    def __init__(self, runtime):
+        self.runtime = runtime
+        self._lock = threading.Lock()
+        # gold examples -> the gate's evaluation sets; tests may give smaller ones.
+        self.gate_sets = None
+
+    @property
+    def settings(self):
+        return self.runtime.settings
+
+    @property
+    def root(self) -> Path:
+        return Path(self.settings.model_dir)
+
+    def _serving(self):
+        triager = self.runtime.triager
+        return triager.model if triager is not None else self.runtime.model
+
+    # --- the list ------------------------------------------------------------------------------
+    def list(self) -> dict[str, Any]:
+        from triage.artifacts import ACTIVE, MANIFEST, ArtifactError, active_version, read_manifest
+        from triage.model import check_compatible
+        from triage.nlp import PipelineError
+
+        root = self.root
+        serving = self._serving()
+        serving_dir = Path(serving.model_dir).name if getattr(serving, "model_dir", None) else None
+        active = active_version(root)
+        versions = []
+        children = sorted(root.iterdir()) if root.is_dir() else []
+        for child in children:
+            if child.name == ACTIVE or not (child / MANIFEST).is_file():
+                continue
+            try:
+                manifest = read_manifest(child)
+            except ArtifactError as exc:
+                versions.append({"version": child.name, "compatible": False, "problem": str(exc)})
+                continue
+            problem = None
+            try:
+                check_compatible(manifest, self.settings)
+            except (ArtifactError, PipelineError) as exc:
+                problem = str(exc)
+            pipeline = manifest.get("spacy_pipeline", {})
+            data = manifest.get("data", {})
+            versions.append({
+                "version": child.name, "model_version": manifest.get("version"),
+                "created_at": manifest.get("created_at"),
+                "spacy_pipeline": f"{pipeline.get('name')} {pipeline.get('version')}",
+                "n_train": data.get("n_train"), "transcripts": data.get("transcripts"),
+                "data_files": data.get("files", []),
+                "metrics": {name: _headline(m) for name, m in manifest.get("metrics", {}).items()},
+                "training_seconds": manifest.get("training", {}).get("seconds"),
+                "sha256": manifest.get("artifact", {}).get("sha256"),
+                "active": child.name == active, "serving": child.name == serving_dir,
+                "compatible": problem is None, "problem": problem,
+            })
+        versions.sort(key=lambda v: v.get("created_at") or "")
+        return {"active": active, "serving": {"version": serving_dir, "model_version": serving.version,
+                                              "spacy_pipeline": getattr(serving, "pipeline_label", None)},
+                "versions": versions, "activations": self._activations()}
+
+    def _activations(self, last: int = 10) -> list[dict]:
+        from training.gate import ACTIVATION_LOG
+
+        path = self.root / ACTIVATION_LOG
+        if not path.is_file():
+            return []
+        entries = []
+        for line in path.read_text(encoding="utf-8").splitlines()[-last:]:
+            try:
+                entry = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            entries.append({k: entry.get(k) for k in ("at", "version", "previous", "passed_gate", "forced",
+                                                      "reason", "failures", "by")})
+        return entries
+
+    # --- activation -------------------------------------------------------------------------------
+    def activate(self, version: str, force: bool, reason: str | None, actor: str) -> dict[str, Any]:
+        from triage.artifacts import MANIFEST, active_version
+
+        if force and not reason:
+            raise ApiError(422, "reason_required", "a forced activation needs a reason", field="reason")
+        if self.settings.workers > 1:
+            raise ApiError(409, "activation_unsupported",
+                           f"this server runs {self.settings.workers} worker processes (TRIAGE_WORKERS), each with "
+                           f"its own model; activate with `triage models activate {version}` and restart the server",
+                           field="version")
+        model_dir = self.root / version
+        if not (model_dir / MANIFEST).is_file():
+            raise ApiError(404, "model_not_found", f"no model version '{version}' in the model directory",
+                           field="version")
+        if not self._lock.acquire(blocking=False):
+            raise ApiError(409, "activation_in_progress", "another activation is running; try again when it is done",
+                           field="version")
+        try:
+            triager = self.runtime.triager
+            old = triager.model
+            if active_version(self.root) == version and getattr(old, "model_dir", None) is not None \
+                    and Path(old.model_dir).resolve() == model_dir.resolve():
+                return {"active": version, "model_version": old.version, "previous": version, "changed": False,
+                        "passed_gate": None, "forced": False, "comparison": None}
+            model = self._load(model_dir)
+            pool = self._start_pool(model_dir, model) if triager.processes is not None else None
+            try:
+                outcome = self._gate(version, force, reason, actor)
+            except BaseException:
+                if pool is not None:
+                    pool.close()
+                raise
+            status, summary, message = outcome
+            if status != "ok":
+                if pool is not None:
+                    pool.close()
+                if status == "refused":
+                    raise GateRefused(message, summary)
+                raise ApiError(422, "activation_failed", message, field="version")
+            self._swap(model, pool)
+            log.info("model %s activated over the API (%s); %s was serving", model.version,
+                     "passed the quality gate" if summary["passed"] else "forced", old.version)
+            return {"active": version, "model_version": model.version, "previous": old.version, "changed": True,
+                    "passed_gate": summary["passed"], "forced": bool(force and not summary["passed"]),
+                    "comparison": summary}
+        finally:
+            self._lock.release()
+
+    def _load(self, model_dir: Path):
+        from triage.artifacts import ArtifactError
+        from triage.model import TriageModel
+        from triage.nlp import PipelineError
+
+        try:
+            model = TriageModel.load(model_dir, self.settings)
+            model.predict_one("hoi")  # warm-up: the first request after the swap should not pay for it
+        except (ArtifactError, PipelineError) as exc:
+            raise ApiError(422, "model_load_failed", f"{exc} The active model keeps serving.", field="version") from None
+        except Exception as exc:  # noqa: BLE001 - a broken artifact may raise anything; never serve it
+            log.error("loading model %s failed: %s", model_dir.name, type(exc).__name__)
+            raise ApiError(422, "model_load_failed", f"model {model_dir.name} could not be loaded "
+                                                     f"({type(exc).__name__}); the active model keeps serving",
+                           field="version") from None
+        return model
+
+    def _start_pool(self, model_dir: Path, model):
+        from api.triager import ModelProcesses
+
+        settings = self.settings
+        child = {"spacy_model": settings.spacy_model, "model_dir": str(settings.model_dir),
+                 "review_min_confidence": settings.review_min_confidence,
+                 "review_min_margin": settings.review_min_margin}
+        try:
+            return ModelProcesses(settings.model_processes, str(model_dir), child, model.version)
+        except Exception as exc:  # noqa: BLE001
+            log.error("model processes for %s could not start: %s", model_dir.name, type(exc).__name__)
+            raise ApiError(503, "model_load_failed", f"the model processes could not load {model_dir.name} "
+                                                     f"({type(exc).__name__}); the active model keeps serving",
+                           field="version") from None
+
+    def _gate(self, version: str, force: bool, reason: str | None, actor: str) -> tuple:
+        from training.gate import default_sets
+
+        gold = self.runtime.service.audit.gold_examples()
+        sets = (self.gate_sets or default_sets)(gold)
+        settings = self.settings
+        env = {"TRIAGE_SPACY_MODEL": settings.spacy_model, "TRIAGE_MODEL_DIR": str(self.root),
+               "TRIAGE_REVIEW_MIN_CONFIDENCE": str(settings.review_min_confidence),
+               "TRIAGE_REVIEW_MIN_MARGIN": str(settings.review_min_margin)}
+        with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+            return pool.submit(_gate_process, env, str(self.root), version, force, reason, sets,
+                               actor).result(timeout=GATE_TIMEOUT_SECONDS)
+
+    def _swap(self, model, pool) -> None:
+        runtime = self.runtime
+        old = runtime.triager.model
+        runtime.triager.swap(model, pool)
+        runtime.model = model
+        info = runtime.metrics.model_info
+        try:
+            info.remove(old.version, getattr(old, "pipeline_label", ""))
+        except KeyError:
+            pass
+        info.labels(model.version, getattr(model, "pipeline_label", "")).set(1)
+
+
+class GateRefused(ApiError):
+    def __init__(self, message: str, summary: dict):
+        super().__init__(409, "quality_gate_failed", message, field="version")
+        self.summary = summary
+
+    def body(self) -> dict:
+        body = super().body()
+        body["failures"] = self.summary.get("failures", [])
+        body["comparison"] = self.summary
+        body["hint"] = "activate anyway with {\"force\": true, \"reason\": \"...\"} (recorded in the activation log)"
+        return body
+
+
+def _headline(metrics: dict) -> dict:
+    try:
+        return {"n": metrics.get("n"), "role_macro_f1": metrics["role"]["macro_f1"], "minor_f1": metrics["minor"]["f1"],
+                "urgency_macro_f1": metrics["urgency"]["macro_f1"],
+                "acute_recall": metrics["urgency"]["acute_recall"]}
+    except (KeyError, TypeError):
+        return {}

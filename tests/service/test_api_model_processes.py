@@ -1,0 +1,62 @@
+"""TRIAGE_MODEL_PROCESSES: predictions in a pool of model processes, balanced per request."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+
+import httpx
+import pytest
+
+from service.helpers import auth, server_env
+
+Q = auth("queue")
+TEXT = "mijn vriend heeft me gisteren geslagen en nu dreigt hij mijn telefoon af te pakken"
+
+
+def _children(pid: int) -> list[int]:
+    out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
+    return [int(p) for p in out]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with open(f"/proc/{pid}/stat") as fh:
+        return fh.read().split(")")[1].split()[0] != "Z"
+
+
+@pytest.mark.slow
+def test_model_processes_predict_recover_and_die_with_the_server(servers, tmp_path, model):
+    server = servers(server_env(tmp_path / "data", TRIAGE_MODEL_PROCESSES="2"), "pool")
+    expected = model.predict_one(TEXT)
+    with httpx.Client(base_url=server.url, timeout=30) as http:
+        r = http.post("/v1/triage", json={"text": TEXT}, headers=Q)
+        assert r.status_code == 200
+        assert {k: v for k, v in r.json().items() if k != "guidance"} == expected
+        workers = [p for p in _children(server.proc.pid) if "spawn_main" in open(f"/proc/{p}/cmdline").read()]
+        assert len(workers) == 2
+        # A model process dies: requests keep working (the server's own model answers meanwhile)
+        # and the pool is started again.
+        for pid in workers:
+            os.kill(pid, signal.SIGKILL)
+        for _ in range(5):
+            assert http.post("/v1/triage", json={"text": TEXT}, headers=Q).status_code == 200
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and "model processes ready" not in server.output().split("died")[-1]:
+            time.sleep(0.5)
+        assert "model processes ready" in server.output().split("died")[-1], server.output()[-2000:]
+        r = http.post("/v1/triage", json={"text": TEXT}, headers=Q)
+        assert r.status_code == 200 and r.json()["urgency"] == expected["urgency"]
+    # kill -9 of the server: the model processes must not linger.
+    children = [p for p in _children(server.proc.pid) if _alive(p)]
+    assert children
+    server.kill()
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and any(_alive(p) for p in children):
+        time.sleep(0.3)
+    assert not any(_alive(p) for p in children), "model processes outlived a killed server"

@@ -1,0 +1,148 @@
+"""Model versions over the API: the list, activation behind the quality gate, a hot swap in the
+running server (also with model processes), and failures that leave the old model serving.
+
+Each test has a model registry of its own (a copy of the active model in tmp_path), never the
+project's models/. The gate runs for real (in a spawned process), on a small sample of the
+held-out data to keep these tests short; the end-to-end test uses the full sets."""
+
+from __future__ import annotations
+
+import pytest
+
+from service.helpers import auth, clone_model
+
+Q, R, D = auth("queue"), auth("reviewer"), auth("admin")
+TEXT = "mijn man staat nu voor de deur met een mes en zegt dat hij me gaat vermoorden"
+
+
+def small_sets(gold):
+    from training.data import load_challenge, load_seed
+
+    test = [e for e in load_seed() if e.split == "test"][:40]
+    sets = {"held-out test split": test, "challenge set": load_challenge()[:20]}
+    if gold:
+        sets["reviewed gold records"] = gold
+    return sets
+
+
+def _version(client) -> str:
+    r = client.post("/v1/triage", json={"text": TEXT}, headers=Q)
+    assert r.status_code == 200, r.text
+    return r.json()["model_version"]
+
+
+def test_list_models(make_registry_client, sqlite_url, registry):
+    root, version = registry
+    clone_model(root, version, "20990101-000000-candidate")
+    (root / "not-a-model").mkdir()
+    client = make_registry_client(sqlite_url)
+    r = client.get("/v1/models", headers=R)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["active"] == version and body["serving"]["version"] == version
+    by_name = {v["version"]: v for v in body["versions"]}
+    assert set(by_name) == {version, "20990101-000000-candidate"}
+    current = by_name[version]
+    assert current["active"] and current["serving"] and current["compatible"] and current["sha256"]
+    assert current["metrics"] and all("acute_recall" in m for m in current["metrics"].values())
+    assert not by_name["20990101-000000-candidate"]["active"]
+
+
+def test_failed_activation_leaves_the_old_model_serving(make_registry_client, sqlite_url, registry):
+    root, version = registry
+    client = make_registry_client(sqlite_url)
+    r = client.post("/v1/models/no-such-version/activate", headers=D)
+    assert r.status_code == 404 and r.json()["code"] == "model_not_found"
+    assert client.post("/v1/models/..%2Fetc/activate", headers=D).status_code in (404, 422)
+    r = client.post(f"/v1/models/{version}/activate", json={"force": True}, headers=D)
+    assert r.status_code == 422 and r.json()["field"] == "reason"
+    # a changed artifact fails its checksum: refused before it is unpickled
+    tampered = clone_model(root, version, "tampered")
+    data = bytearray((tampered / "model.joblib").read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    (tampered / "model.joblib").write_bytes(bytes(data))
+    r = client.post("/v1/models/tampered/activate", json={"force": True, "reason": "test"}, headers=D)
+    assert r.status_code == 422 and r.json()["code"] == "model_load_failed", r.text
+    assert "sha256" in r.json()["detail"] and "keeps serving" in r.json()["detail"]
+    # a model trained with another spaCy pipeline
+    clone_model(root, version, "other-pipeline", spacy_pipeline={"name": "xx_other_pipeline", "version": "1.0"})
+    r = client.post("/v1/models/other-pipeline/activate", headers=D)
+    assert r.status_code == 422 and "TRIAGE_SPACY_MODEL" in r.json()["detail"]
+    assert (root / "ACTIVE").read_text().strip() == version
+    assert _version(client) == version
+    assert client.get("/v1/models", headers=R).json()["serving"]["version"] == version
+
+
+@pytest.mark.slow
+def test_activation_hot_swaps_the_model(make_registry_client, sqlite_url, registry):
+    root, version = registry
+    clone_model(root, version, "20990101-000000-next")
+    client = make_registry_client(sqlite_url)
+    client.app.state.registry.gate_sets = small_sets
+    before = client.post("/v1/triage", json={"text": TEXT}, headers=Q).json()
+    assert before["model_version"] == version
+    r = client.post("/v1/models/20990101-000000-next/activate", json={"reason": "nieuwe versie"}, headers=D)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["changed"] and body["passed_gate"] and not body["forced"] and body["previous"] == version
+    assert body["model_version"] == "20990101-000000-next"
+    assert set(body["comparison"]["sets"]) == {"held-out test split", "challenge set"}
+    after = client.post("/v1/triage", json={"text": TEXT}, headers=Q).json()
+    assert after["model_version"] == "20990101-000000-next"
+    assert {k: v for k, v in after.items() if k != "model_version"} == \
+        {k: v for k, v in before.items() if k != "model_version"}, "same artifact, same predictions"
+    models = client.get("/v1/models", headers=R).json()
+    assert models["active"] == models["serving"]["version"] == "20990101-000000-next"
+    assert models["activations"][-1]["by"] == "api:env:admin#4" and models["activations"][-1]["passed_gate"]
+    assert (root / "ACTIVE").read_text().strip() == "20990101-000000-next"
+    metrics = client.get("/metrics", headers=D).text
+    assert 'triage_model_info{spacy_pipeline="' in metrics and 'version="20990101-000000-next"' in metrics
+    assert f'version="{version}"' not in metrics
+    # the queue's new triages carry the new version too (and their audit records)
+    r = client.post("/v1/chats", json={"chat_id": "after-swap", "text": TEXT}, headers=Q)
+    assert r.json()["prediction"]["model_version"] == "20990101-000000-next"
+    records = client.get("/v1/audit/predictions", params={"model_version": "20990101-000000-next"}, headers=R)
+    assert records.json()["total"] == 2
+    # activating what already serves is a no-op
+    r = client.post("/v1/models/20990101-000000-next/activate", headers=D)
+    assert r.status_code == 200 and r.json()["changed"] is False
+
+
+@pytest.mark.slow
+def test_hot_swap_with_model_processes(make_registry_client, sqlite_url, registry):
+    """TRIAGE_MODEL_PROCESSES > 0: the pool is swapped too (a new pool with the new model is
+    started before the swap; the old one finishes its queued predictions and ends)."""
+    root, version = registry
+    clone_model(root, version, "20990101-000000-pool")
+    client = make_registry_client(sqlite_url, model_processes=1)
+    triager = client.app.state.runtime.triager
+    old_pool = triager.processes
+    assert old_pool is not None and old_pool.version == version
+    client.app.state.registry.gate_sets = small_sets
+    r = client.post("/v1/models/20990101-000000-pool/activate", headers=D)
+    assert r.status_code == 200, r.text
+    assert triager.processes is not old_pool and triager.processes.version == "20990101-000000-pool"
+    assert old_pool._pool is None, "the old pool takes no more predictions"
+    triager.model = None  # predictions must now come from the new pool, not the local fallback
+    try:
+        assert _version(client) == "20990101-000000-pool"
+    finally:
+        triager.model = client.app.state.runtime.model
+
+
+def test_only_one_activation_at_a_time_and_not_with_workers(make_registry_client, sqlite_url, registry):
+    root, version = registry
+    clone_model(root, version, "other")
+    client = make_registry_client(sqlite_url)
+    registry_ = client.app.state.registry
+    registry_._lock.acquire()
+    try:
+        r = client.post("/v1/models/other/activate", headers=D)
+        assert r.status_code == 409 and r.json()["code"] == "activation_in_progress"
+    finally:
+        registry_._lock.release()
+    client.app.state.runtime.settings.workers = 2
+    r = client.post("/v1/models/other/activate", headers=D)
+    assert r.status_code == 409 and r.json()["code"] == "activation_unsupported"
+    assert "triage models activate" in r.json()["detail"]
+    assert (root / "ACTIVE").read_text().strip() == version

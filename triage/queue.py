@@ -212,62 +212,6 @@ def rank(items: Iterable[QueueItem], now: datetime, policy: QueuePolicy = DEFAUL
 # Dutch explanations for the advisor.
 
 
-def _reason(i: int, scored: list[tuple[QueueItem, float, float]], policy: QueuePolicy) -> str:
-    item, prio, wait = scored[i]
-    ahead, behind = scored[:i], scored[i + 1:]
-    if item.urgency == "acute":
-        longer = sum(1 for other, _, w in ahead if other.urgency == "acute")
-        text = f"Acuut: staat altijd vooraan (wacht {_minutes(wait)})."
-        if longer:
-            text += f" {_count(longer, 'andere acute chat wacht', 'andere acute chats wachten')} langer."
-        return text
-
-    parts = [f"basis {policy.base[item.urgency]:.0f}"]
-    if item.minor:
-        parts.append(f"minderjarig {policy.minor_bonus:.0f}")
-    if item.needs_review:
-        parts.append(f"controle {policy.review_bonus:.0f}")
-    parts.append(f"wachttijd {policy.aging_per_minute * wait / 60:.0f}")
-    label = URGENCY_NL[item.urgency].capitalize()
-    label += ", minderjarig" if item.minor else ""
-    label += ", controle nodig" if item.needs_review else ""
-    text = f"{label}: prioriteit {prio:.0f} (wacht {_minutes(wait)}; {' + '.join(parts)})."
-
-    acute = sum(1 for other, _, _ in ahead if other.urgency == "acute")
-    jumped = sum(1 for other, _, w in ahead if other.urgency != "acute" and w < wait)
-    overtakes = sum(1 for _, _, w in behind if w > wait)
-    notes = []
-    if acute:
-        notes.append(f"na {_count(acute, 'acute chat', 'acute chats')}")
-    if jumped:
-        who = _count(jumped, "chat die korter wacht maar meer voorrang heeft",
-                     "chats die korter wachten maar meer voorrang hebben")
-        notes.append(f"{who} {'gaat' if jumped == 1 else 'gaan'} voor")
-    if overtakes:
-        notes.append(f"gaat voor {_count(overtakes, 'chat die langer wacht', 'chats die langer wachten')} "
-                     f"door {_why_ahead(item, [other for other, _, w in behind if w > wait], policy)}")
-    if notes:
-        joined = "; ".join(notes)
-        text += " " + joined[0].upper() + joined[1:] + "."
-    if jumped:
-        # When no new non-acute chat can get ahead any more: the no-starvation promise, per chat.
-        top = max(policy.base.values()) + policy.minor_bonus + policy.review_bonus
-        needed = (top - head_start(item, policy)) / policy.aging_per_minute
-        if needed * 60 > wait:
-            text += f" Vanaf {needed:.0f} min wachten gaat geen nieuwe niet-acute chat meer voor."
-    return text
-
-
-def _why_ahead(item: QueueItem, overtaken: list[QueueItem], policy: QueuePolicy) -> str:
-    """What gives `item` its lead over chats that waited longer: urgency and/or its bonuses."""
-    why = []
-    if any(policy.base[o.urgency] < policy.base[item.urgency] for o in overtaken):
-        why.append("hogere urgentie")
-    if any(policy.base[o.urgency] >= policy.base[item.urgency] for o in overtaken):
-        why += (["minderjarig"] if item.minor else []) + (["controle nodig"] if item.needs_review else [])
-    return " en ".join(why) or "voorrang"
-
-
 def _minutes(seconds: float) -> str:
     if seconds < 60:
         return "<1 min"

@@ -31,6 +31,17 @@ def auth(role: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {KEYS[role]}"}
 
 
+def caller_headers(caller: str) -> dict[str, str]:
+    """Headers for a role-matrix caller: no key, a wrong key, a malformed header, or a role's key."""
+    if caller == "none":
+        return {}
+    if caller == "wrong":
+        return {"Authorization": "Bearer " + "x" * 34}
+    if caller == "malformed":
+        return {"Authorization": "Basic " + KEYS["admin"]}
+    return auth(caller)
+
+
 def in_ci() -> bool:
     return os.environ.get("CI", "").strip().lower() in ("true", "1", "yes")
 

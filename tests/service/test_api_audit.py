@@ -12,7 +12,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import create_engine, text
 
-from service.helpers import API_KEYS_ENV, KEYS, auth
+from service.helpers import caller_headers, API_KEYS_ENV, KEYS, auth
 
 Q, A, R, D = auth("queue"), auth("advisor"), auth("reviewer"), auth("admin")
 REVIEWER2_KEY = "reviewer-two-key-" + "s" * 24
@@ -481,15 +481,7 @@ AUDIT_ENDPOINTS = [
     ("post", "/v1/models/{version}/activate", None, {"admin"}),
 ]
 
-
-def _headers(caller: str) -> dict[str, str]:
-    if caller == "none":
-        return {}
-    if caller == "wrong":
-        return {"Authorization": "Bearer " + "x" * 34}
-    if caller == "malformed":
-        return {"Authorization": "Basic " + KEYS["admin"]}
-    return auth(caller)
+_headers = caller_headers
 
 
 def test_role_matrix_for_audit_and_models(make_registry_client, db_url, registry):

@@ -7,7 +7,7 @@ import stat
 import pytest
 from sqlalchemy import create_engine, text
 
-from service.helpers import KEYS, auth
+from service.helpers import caller_headers, KEYS, auth
 
 # (method, path, body, roles allowed)
 QUEUE_ROLES = {"queue", "admin"}
@@ -32,15 +32,7 @@ PAGE_SHELLS = [("get", "/"), ("get", "/ui"), ("get", "/ui/"), ("get", "/ui/queue
 # (AUDIT_ENDPOINTS); GET /v1/me in tests/ui/test_pages_http.py.
 CALLERS = ["none", "wrong", "malformed", *KEYS]
 
-
-def _headers(caller: str) -> dict[str, str]:
-    if caller == "none":
-        return {}
-    if caller == "wrong":
-        return {"Authorization": "Bearer " + "x" * 34}
-    if caller == "malformed":
-        return {"Authorization": "Basic " + KEYS["admin"]}
-    return auth(caller)
+_headers = caller_headers
 
 
 def test_role_matrix(client):

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import case, func, or_, select, update
+from sqlalchemy import case, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -183,6 +183,7 @@ class AuditFilters:
     model_version: str | None = None
     source: str | None = None
     chat_id: str | None = None
+    request_key: str | None = None
     date_from: datetime | None = None
     date_to: datetime | None = None
 
@@ -192,7 +193,7 @@ class AuditFilters:
         for column, value in ((r.needs_review, self.needs_review), (r.overridden, self.overridden),
                               (r.gold_resolved, self.resolved), (r.role, self.role), (r.minor, self.minor),
                               (r.urgency, self.urgency), (r.model_version, self.model_version),
-                              (r.chat_id, self.chat_id)):
+                              (r.chat_id, self.chat_id), (r.request_key, self.request_key)):
             if value is not None:
                 where.append(column == value)
         if self.source is not None:
@@ -244,13 +245,14 @@ class AuditStore:
     # --- writing ---------------------------------------------------------------------------------
     def build(self, text: str, prediction: dict, guidance: list[dict], *, source: str,
               chat_id: str | None = None, message_count: int | None = None, effective: dict | None = None,
-              truncated: bool = False, now: datetime | None = None) -> dict:
+              truncated: bool = False, now: datetime | None = None, request_key: str | None = None) -> dict:
         """The values of an audit record (redaction happens here, outside any transaction)."""
         now = now or utcnow()
         redacted, safe, counts = redact_prediction(text, prediction)
         scores = prediction.get("scores", {})
         return dict(
-            created_at=now, week=iso_week(now), source=source, chat_id=chat_id, message_count=message_count,
+            created_at=now, week=iso_week(now), source=source, request_key=request_key, chat_id=chat_id,
+            message_count=message_count,
             model_version=prediction["model_version"], spacy_pipeline=prediction.get("spacy_pipeline", ""),
             role=prediction["role"], minor=bool(prediction["minor"]), urgency=prediction["urgency"],
             topics=list(prediction.get("topics", [])),
@@ -276,6 +278,11 @@ class AuditStore:
     def record(self, values: dict) -> int:
         with self.db.write() as session:
             return self.add(session, values).id
+
+    def add_many(self, rows: list[dict]) -> None:
+        """Several records in one transaction (the write-behind of api/audit_writer.py)."""
+        with self.db.write() as session:
+            session.execute(insert(AuditRecord), rows)
 
     def add_override(self, session: Session, chat_id: str, entry: dict) -> int | None:
         """Link an advisor's override to the chat's latest audit record (in the caller's transaction).
@@ -309,7 +316,8 @@ class AuditStore:
     def _summary(r: AuditRecord) -> dict:
         text = " ".join(r.redacted_text.split())
         return {
-            "id": r.id, "created_at": iso(r.created_at), "source": r.source, "chat_id": r.chat_id,
+            "id": r.id, "created_at": iso(r.created_at), "source": r.source, "request_key": r.request_key,
+            "chat_id": r.chat_id,
             "model_version": r.model_version, "spacy_pipeline": r.spacy_pipeline,
             "role": r.role, "minor": r.minor, "urgency": r.urgency, "topics": list(r.topics or []),
             "top_scores": {"role": r.role_score, "urgency": r.urgency_score},

@@ -19,12 +19,11 @@ the chat; an advisor's override is linked to the chat's latest audit record.
 
 from __future__ import annotations
 
-import json
 import logging
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import Text, cast, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -32,6 +31,7 @@ from api.audit import AuditStore, redact_text
 from api.db.models import Chat, ChatEvent, ChatMessage, utcnow
 from api.db.session import Database
 from api.errors import ApiError, conflict, not_found
+from api.queue_view import QueueView
 from api.schemas import ChatCreate, CloseRequest, MessageCreate, OverrideRequest
 from api.settings import ApiSettings
 from api.triager import Triager, combine_client_text
@@ -124,6 +124,7 @@ class ChatService:
         self.triager = triager
         self.settings = settings
         self.audit = AuditStore(db, settings)
+        self.queue_view = QueueView(db)
 
     # --- triage -----------------------------------------------------------------------------
     def _triage(self, texts: list[str], override: dict | None) -> dict[str, Any]:
@@ -370,12 +371,9 @@ class ChatService:
         return self.view(chat_id, history=True)
 
     # --- reading ------------------------------------------------------------------------------
-    def _waiting(self, session: Session, summaries: bool = False) -> list:
-        columns = [Chat.chat_id, Chat.urgency, Chat.minor, Chat.received_at, Chat.needs_review]
-        if summaries:
-            # The stored JSON text, not decoded: it goes into the response as it is.
-            columns += [cast(Chat.summary, Text).label("summary_json"), Chat.raw_preview, Chat.message_count]
-        return session.execute(select(*columns).where(Chat.status == "waiting")).all()
+    def _waiting(self, session: Session) -> list:
+        return session.execute(select(Chat.chat_id, Chat.urgency, Chat.minor, Chat.received_at, Chat.needs_review)
+                               .where(Chat.status == "waiting")).all()
 
     @staticmethod
     def _rank(rows, now: datetime) -> list[RankedItem]:
@@ -413,28 +411,8 @@ class ChatService:
         return out
 
     def queue_json(self) -> bytes:
-        """GET /v1/queue as JSON bytes. Built by hand: with 1,000 waiting chats, decoding and
-        re-encoding every stored summary would cost more than everything else together."""
-        now = utcnow()
-        with self.db.read() as session:
-            rows = self._waiting(session, summaries=True)
-        by_id = {r.chat_id: r for r in rows}
-        counts = dict.fromkeys(URGENCIES, 0)
-        parts = []
-        for ranked in self._rank(rows, now):
-            row = by_id[ranked.item.chat_id]
-            counts[row.urgency] = counts.get(row.urgency, 0) + 1
-            head = _dumps({
-                "chat_id": row.chat_id, "position": ranked.position, "priority": ranked.priority,
-                "waiting_seconds": round(ranked.waiting_seconds, 3), "reason_nl": ranked.reason_nl,
-                "received_at": iso(row.received_at), "message_count": row.message_count, "preview": row.raw_preview})
-            summary = row.summary_json.strip()
-            parts.append(head[:-1] + "," + summary[1:] if len(summary) > 2 else head)
-        tail = _dumps({"count": len(parts), "by_urgency": counts, "generated_at": iso(now)})
-        return ('{"items":[' + ",".join(parts) + "]," + tail[1:]).encode("utf-8")
-
-
-_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
+        """GET /v1/queue as JSON bytes (api/queue_view.py)."""
+        return self.queue_view.json()
 
 
 class _AlreadyThere(Exception):

@@ -19,26 +19,32 @@ CHAT_READ = ("queue", "advisor", "admin")  # read one chat
 REVIEW = ("reviewer", "admin")             # audit records, reviews, export, stats; list model versions
 ADMIN = ("admin",)                         # metrics; activate a model version
 
+# The getters are `async` although they do not await: FastAPI runs a sync dependency in the thread
+# pool, and each hop there and back costs more than the lookup itself.
 bearer = HTTPBearer(auto_error=False, description="API key: `Authorization: Bearer <key>`")
 
 
-def get_runtime(request: Request):
+async def get_runtime(request: Request):
     return request.app.state.runtime
 
 
-def get_service(request: Request):
+async def get_service(request: Request):
     return request.app.state.runtime.service
 
 
-def get_triager(request: Request):
+async def get_triager(request: Request):
     return request.app.state.runtime.triager
 
 
-def get_audit(request: Request):
+async def get_audit(request: Request):
     return request.app.state.runtime.service.audit
 
 
-def get_registry(request: Request):
+async def get_audit_writer(request: Request):
+    return request.app.state.runtime.audit_writer
+
+
+async def get_registry(request: Request):
     return request.app.state.registry
 
 

@@ -57,6 +57,11 @@ class Metrics:
         self.model_info = Gauge("triage_model_info", "The loaded model", ["version", "spacy_pipeline"],
                                 registry=self.registry)
         self.registry.register(QueueCollector(db_getter))
+        self.audit_pending = Gauge("triage_audit_records_pending",
+                                   "Audit records of POST /v1/triage waiting to be written", registry=self.registry)
+
+    def watch_audit_writer(self, writer) -> None:
+        self.audit_pending.set_function(lambda: writer.pending)
 
     def count_prediction(self, prediction: dict) -> None:
         self.predictions.labels("role", prediction["role"]).inc()

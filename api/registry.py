@@ -196,7 +196,7 @@ class ModelRegistry:
 
         try:
             model = TriageModel.load(model_dir, self.settings)
-            model.predict_one("hoi")  # warm-up: the first request after the swap should not pay for it
+            model.warm_up()  # the first request after the swap should not pay for it
         except (ArtifactError, PipelineError) as exc:
             raise ApiError(422, "model_load_failed", f"{exc} The active model keeps serving.", field="version") from None
         except Exception as exc:  # noqa: BLE001 - a broken artifact may raise anything; never serve it

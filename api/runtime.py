@@ -14,6 +14,7 @@ import sys
 import threading
 from pathlib import Path
 
+from api.audit_writer import AuditWriter
 from api.db import migrate
 from api.db.session import Database
 from api.metrics import Metrics
@@ -32,6 +33,7 @@ class Runtime:
         self.keys: KeyStore | None = None
         self.triager = None
         self.service = None
+        self.audit_writer = None
         self.metrics = Metrics(lambda: self.db)
         self.admin_key_file: Path | None = None
         self.started = False
@@ -77,11 +79,13 @@ class Runtime:
             from triage.model import TriageModel
 
             self.model = TriageModel.load(settings=settings)
-        self.model.predict_one("hoi")  # warm-up: the first request should not pay for lazy init
+        self.model.warm_up()  # the first request should not pay for lazy initialisation
         triager = Triager(self.model, self.cards, self.metrics, settings.guidance_limit)
         triager.start_pool(settings.model_processes, settings)
         self.triager = triager
         self.service = ChatService(db, self.triager, settings)
+        self.audit_writer = AuditWriter(self.service.audit)
+        self.metrics.watch_audit_writer(self.audit_writer)
         self.keys = KeyStore(db, env_keys, settings.key_cache_seconds)
         self.keys.refresh()
         self.metrics.model_info.labels(self.model.version, getattr(self.model, "pipeline_label", "")).set(1)
@@ -89,6 +93,8 @@ class Runtime:
                  db.engine.url.render_as_string(hide_password=True), self.keys.count(), os.getpid())
 
     def stop(self) -> None:
+        if self.audit_writer is not None:
+            self.audit_writer.close()  # writes what is still queued
         if self.triager is not None:
             self.triager.stop()
         if self.db is not None:

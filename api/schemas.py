@@ -296,6 +296,7 @@ class AuditRecordSummary(BaseModel):
     id: int
     created_at: datetime
     source: Literal["triage", "chat", "message"]
+    request_key: str | None = Field(description="POST /v1/triage: the X-Audit-Record-Key it returned")
     chat_id: str | None
     model_version: str
     spacy_pipeline: str

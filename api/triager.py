@@ -44,7 +44,7 @@ def _init_model_process(model_dir: str, settings: dict, server_pid: int) -> None
     threadpool_limits(1)
     _exit_with_parent(server_pid)
     _worker_model = TriageModel.load(Path(model_dir), Settings(**settings))
-    _worker_model.predict_one("hoi")
+    _worker_model.warm_up()
 
 
 def _exit_with_parent(server_pid: int) -> None:

@@ -18,6 +18,9 @@ from triage.nlp import PipelineError, load_pipeline
 from triage.settings import Settings, get_settings
 
 EXPLAINED_HEADS = ("role", "minor", "urgency")
+# warm_up(): a Dutch opener with a red flag, and one in English (it reaches the language identifier).
+WARM_UP_TEXTS = ("hoi, mijn vriend heeft me gisteren geslagen en ik durf niet naar huis",
+                 "Hello, I need help because my husband hits me every day")
 
 # Inputs come from triage's own transformers: skip scikit-learn's finiteness scans on every call.
 sklearn.set_config(assume_finite=True)
@@ -109,6 +112,11 @@ class TriageModel:
 
     def predict_one(self, text: str) -> dict:
         return self.predict([text])[0]
+
+    def warm_up(self) -> None:
+        """Run every lazily initialised part once (spaCy's first call, the language identifier, which
+        short or clearly Dutch openers never reach), so that no client's request pays for loading."""
+        self.predict(list(WARM_UP_TEXTS))
 
     def predict_docs(self, docs: Sequence) -> list[dict]:
         X = self.estimator.transform(docs)

@@ -83,7 +83,8 @@ class Chat(Base):
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     outcome: Mapped[str | None] = mapped_column(String(32), nullable=True)
 
-    __table_args__ = (Index("ix_chats_status", "status"),)
+    # status first: every query by status; with chat_id and version: the queue poll reads the index only.
+    __table_args__ = (Index("ix_chats_status_queue", "status", "chat_id", "version"),)
 
 
 class ChatMessage(Base):
@@ -142,6 +143,8 @@ class AuditRecord(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
     week: Mapped[str] = mapped_column(String(8), nullable=False)            # ISO week, "2026-W48"
     source: Mapped[str] = mapped_column(String(16), nullable=False)         # triage | chat | message
+    # POST /v1/triage: the key returned to the caller (X-Audit-Record-Key); written after the response.
+    request_key: Mapped[str | None] = mapped_column(String(32), nullable=True)
     chat_id: Mapped[str | None] = mapped_column(String(64), nullable=True)  # no FK: records outlive chats
     message_count: Mapped[int | None] = mapped_column(Integer, nullable=True)
     model_version: Mapped[str] = mapped_column(String(64), nullable=False)
@@ -181,6 +184,7 @@ class AuditRecord(Base):
         Index("ix_audit_records_chat_id", "chat_id", "id"),
         Index("ix_audit_records_model_version", "model_version"),
         Index("ix_audit_records_week", "week"),
+        Index("ix_audit_records_request_key", "request_key", unique=True),
     )
 
 

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -98,6 +98,17 @@ class Database:
             except BaseException:
                 session.rollback()
                 raise
+
+    @contextmanager
+    def snapshot(self) -> Iterator[Connection]:
+        """A read-only Core connection whose queries all see one state of the database: REPEATABLE
+        READ on PostgreSQL; on SQLite (WAL) a transaction reads from one snapshot already."""
+        options = {"isolation_level": "REPEATABLE READ"} if self.dialect == "postgresql" else {}
+        with self.engine.connect().execution_options(**options) as conn:
+            try:
+                yield conn
+            finally:
+                conn.rollback()
 
     def ping(self) -> bool:
         try:

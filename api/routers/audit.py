@@ -28,7 +28,7 @@ def _period(date_from: datetime | None, date_to: datetime | None) -> None:
         raise ApiError(422, "invalid_period", "'from' lies after 'to'", field="from")
 
 
-def period_filters(
+async def period_filters(
     date_from: Annotated[datetime | None, Query(alias="from", description="records created at or after this time "
                                                 "(ISO-8601; without a timezone: UTC)")] = None,
     date_to: Annotated[datetime | None, Query(alias="to", description="records created before this time")] = None,
@@ -38,7 +38,7 @@ def period_filters(
     return AuditFilters(date_from=date_from, date_to=date_to, model_version=model_version)
 
 
-def record_filters(
+async def record_filters(
     base: Annotated[AuditFilters, Depends(period_filters)],
     needs_review: Annotated[bool | None, Query(description="the model flagged the record for review")] = None,
     low_confidence: Annotated[bool | None, Query(description="top role or urgency score below 0.6")] = None,
@@ -52,10 +52,12 @@ def record_filters(
                       Query(description="triage: POST /v1/triage; chat: a new chat; message: re-triage on a new "
                                         "message; queue: chat or message")] = None,
     chat_id: Annotated[str | None, Query(max_length=64, pattern=CHAT_ID_PATTERN)] = None,
+    request_key: Annotated[str | None, Query(pattern=r"^[0-9a-f]{32}$",
+                                             description="the X-Audit-Record-Key of a POST /v1/triage")] = None,
 ) -> AuditFilters:
     base.needs_review, base.low_confidence, base.overridden = needs_review, low_confidence, overridden
     base.reviewed, base.resolved, base.role, base.urgency, base.minor = reviewed, resolved, role, urgency, minor
-    base.source, base.chat_id = source, chat_id
+    base.source, base.chat_id, base.request_key = source, chat_id, request_key
     return base
 
 

@@ -2,25 +2,37 @@
 
 from __future__ import annotations
 
+import uuid
+
 from fastapi import APIRouter, Depends
 
-from api.deps import QUEUE, get_audit, get_triager, json_response, require
+from api.audit_writer import AuditBacklogFull
+from api.deps import QUEUE, get_audit_writer, get_triager, json_response, require
+from api.errors import ApiError
 from api.schemas import ErrorOut, TriageRequest, TriageResponse
 
 router = APIRouter(prefix="/v1", tags=["triage"])
 
-AUDIT_HEADER = "X-Audit-Record-Id"
+AUDIT_HEADER = "X-Audit-Record-Key"
 
 
 @router.post("/triage", response_model=TriageResponse, dependencies=[Depends(require(*QUEUE))],
-             responses={401: {"model": ErrorOut}, 403: {"model": ErrorOut}, 413: {"model": ErrorOut}},
+             responses={401: {"model": ErrorOut}, 403: {"model": ErrorOut}, 413: {"model": ErrorOut},
+                        503: {"model": ErrorOut}},
              summary="Triage a text (the chat is not stored; an audit record with the redacted text is)")
-def triage_text(body: TriageRequest, triager=Depends(get_triager), audit=Depends(get_audit)):
+def triage_text(body: TriageRequest, triager=Depends(get_triager), writer=Depends(get_audit_writer)):
     """Everything `triage predict` returns for the text, plus the guidance cards chosen for it and
     why. Runs in the thread pool: the model is CPU-bound. The prediction is kept as an audit record
-    with the redacted text (for reviewers); its id is in the `X-Audit-Record-Id` response header."""
+    with the redacted text (for reviewers), written just after the answer; the `X-Audit-Record-Key`
+    response header finds it (`GET /v1/audit/predictions?request_key=...`). 503 when the audit
+    records cannot be written (the database is unavailable): no prediction goes unaudited."""
     prediction, guidance = triager.triage(body.text)
-    record_id = audit.record(audit.build(body.text, prediction, guidance, source="triage"))
+    key = uuid.uuid4().hex
+    try:
+        writer.submit(body.text, prediction, guidance, source="triage", request_key=key)
+    except AuditBacklogFull:
+        raise ApiError(503, "audit_unavailable", "audit records cannot be written at the moment; try again",
+                       headers={"Retry-After": "5"}) from None
     response = json_response({**prediction, "guidance": guidance})
-    response.headers[AUDIT_HEADER] = str(record_id)
+    response.headers[AUDIT_HEADER] = key
     return response

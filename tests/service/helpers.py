@@ -42,6 +42,23 @@ def caller_headers(caller: str) -> dict[str, str]:
     return auth(caller)
 
 
+def audit_record_id(http, triage_response, headers: dict[str, str] | None = None, timeout: float = 10.0) -> int:
+    """The id of the audit record of a POST /v1/triage answer. The record is written just after the
+    answer (api/audit_writer.py): look it up by the answer's X-Audit-Record-Key until it is there."""
+    key = triage_response.headers["x-audit-record-key"]
+    deadline = time.monotonic() + timeout
+    while True:
+        r = http.get("/v1/audit/predictions", params={"request_key": key}, headers=headers or auth("reviewer"))
+        assert r.status_code == 200, r.text
+        items = r.json()["items"]
+        if items:
+            assert len(items) == 1 and items[0]["request_key"] == key
+            return items[0]["id"]
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no audit record for request key {key} after {timeout:.0f} s")
+        time.sleep(0.02)
+
+
 def in_ci() -> bool:
     return os.environ.get("CI", "").strip().lower() in ("true", "1", "yes")
 

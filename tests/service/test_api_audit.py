@@ -12,7 +12,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import create_engine, text
 
-from service.helpers import caller_headers, API_KEYS_ENV, KEYS, auth
+from service.helpers import API_KEYS_ENV, KEYS, audit_record_id, auth, caller_headers
 
 Q, A, R, D = auth("queue"), auth("advisor"), auth("reviewer"), auth("admin")
 REVIEWER2_KEY = "reviewer-two-key-" + "s" * 24
@@ -91,7 +91,7 @@ def _all_records(client, **params) -> list[dict]:
 def _triage(client, text_: str) -> int:
     r = client.post("/v1/triage", json={"text": text_}, headers=Q)
     assert r.status_code == 200, r.text
-    return int(r.headers["x-audit-record-id"])
+    return audit_record_id(client, r)
 
 
 # --- redaction ----------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from service.helpers import API_KEYS_ENV, ROOT, auth, server_env
+from service.helpers import API_KEYS_ENV, ROOT, audit_record_id, auth, server_env
 
 Q, A, R, D = auth("queue"), auth("advisor"), auth("reviewer"), auth("admin")
 REVIEWER2_KEY = "reviewer-two-key-" + "t" * 24
@@ -134,9 +134,9 @@ def test_review_retrain_activate_end_to_end(servers, tmp_path, registry, db_url)
             r = http.post("/v1/triage", json={"text": e.text}, headers=Q)
             assert r.status_code == 200, r.text
             assert r.json()["model_version"] == old_version
-            truth[int(r.headers["x-audit-record-id"])] = e.labels()
+            truth[audit_record_id(http, r)] = e.labels()
         r = http.post("/v1/triage", json={"text": pii_text}, headers=Q)
-        pii_id = int(r.headers["x-audit-record-id"])
+        pii_id = audit_record_id(http, r)
         assert http.post("/v1/chats", json={"chat_id": "e2e-1", "text": pii_text}, headers=Q).status_code == 201
         assert http.post("/v1/chats/e2e-1/messages", json={"text": "hij is nu weg"}, headers=Q).status_code == 200
         assert http.patch("/v1/chats/e2e-1/triage", json={"urgency": "acute", "reason": "mes genoemd"},
@@ -241,6 +241,8 @@ def test_review_retrain_activate_end_to_end(servers, tmp_path, registry, db_url)
         assert any(v == new_version for results in loop.results for _, v in results)
         r = http.post("/v1/triage", json={"text": pii_text}, headers=Q)
         assert r.json()["model_version"] == new_version
+        assert http.get(f"/v1/audit/predictions/{audit_record_id(http, r)}",
+                        headers=R).json()["model_version"] == new_version
         r = http.post("/v1/chats", json={"chat_id": "e2e-2", "text": "mijn vader slaat mij"}, headers=Q)
         assert r.json()["prediction"]["model_version"] == new_version
         models = http.get("/v1/models", headers=R).json()

@@ -122,6 +122,44 @@ def test_claim_release_close(client):
     assert kinds == ["created", "triage", "claimed", "released", "claimed", "closed"]
 
 
+def test_queue_of_another_instance_follows_every_change(make_client, db_url):
+    """GET /v1/queue keeps each waiting chat's unchanging parts per server process (keyed by the
+    chat's version). Two app instances on one database: every change made through one must show in
+    the other's queue, and each queue item must agree with the chat itself."""
+    writer, reader = make_client(db_url), make_client(db_url)
+
+    def queue():
+        r = reader.get("/v1/queue", headers=A)
+        assert r.status_code == 200, r.text
+        items = r.json()["items"]
+        for item in items:
+            chat = reader.get(f"/v1/chats/{item['chat_id']}", headers=A).json()
+            assert item["triage"] == chat["triage"], item["chat_id"]
+            assert [g["id"] for g in item["guidance"]] == [g["id"] for g in chat["guidance"]]
+            assert (item["message_count"], item["received_at"]) == (chat["message_count"], chat["received_at"])
+        return {item["chat_id"]: item for item in items}
+
+    create(writer, "hoi", HOI, minutes_ago=3)
+    create(writer, "low", LOW, minutes_ago=2)
+    assert set(queue()) == {"hoi", "low"}  # the reader now holds both
+    assert queue()["hoi"]["triage"]["urgency"] != "acute"
+    writer.post("/v1/chats/hoi/messages", json={"text": DANGER}, headers=Q)
+    after = queue()
+    assert after["hoi"]["triage"]["urgency"] == "acute" and after["hoi"]["message_count"] == 2
+    assert list(after) == ["hoi", "low"]
+    writer.patch("/v1/chats/low/triage", json={"minor": True, "reason": "kind", "advisor": "Anouk"}, headers=A)
+    assert queue()["low"]["triage"]["overridden"] == ["minor"]
+    writer.post("/v1/chats/low/claim", json={"advisor": "Anouk"}, headers=A)
+    assert list(queue()) == ["hoi"]
+    writer.post("/v1/chats/low/release", json={"advisor": "Anouk"}, headers=A)
+    assert list(queue()) == ["hoi", "low"]
+    writer.delete("/v1/chats/hoi", headers=Q)
+    create(writer, "new", CHILD)
+    assert set(queue()) == {"low", "new"}
+    writer.post("/v1/chats/low/close", json={"outcome": "advice"}, headers=A)
+    assert list(queue()) == ["new"]
+
+
 def test_release_keeps_waiting_time(client):
     create(client, "old", LOW, minutes_ago=30)
     create(client, "new", LOW, minutes_ago=1)

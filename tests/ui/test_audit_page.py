@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
+from service.helpers import audit_record_id
 from ui.a11y import accessibility_problems
 from ui.conftest import shot
 from ui.test_queue_page import ACUTE, LOW, NORMAL
@@ -36,6 +37,7 @@ def test_list_filters_and_record_view(page, sign_in, api):
     api.chat("au-normal", NORMAL, minutes_ago=2)
     triage = api.call("POST", "/v1/triage", "queue", json={"text": PERSONAL})
     assert triage.status_code == 200
+    audit_record_id(api.http, triage, api.headers("reviewer"))  # written just after the answer
     acute_id = record_id(api, "au-acute")
 
     sign_in(page, "reviewer", "/ui/audit")

@@ -1,0 +1,89 @@
+"""GET /v1/queue as JSON bytes, fast enough to poll with a thousand chats waiting.
+
+Per call the queue is ranked anew (positions, priorities and reasons change with every minute
+waited), but most of each item does not change while a chat waits: its arrival, message count,
+preview, effective triage and guidance. Those parts are kept here per chat, as what rank() needs
+and as ready-made JSON, keyed by the chat's `version` (bumped by every change of a chat,
+api/chats.py). A call reads only (chat_id, version) of the waiting chats and fetches new or changed
+chats in full. The stored JSON summary is spliced in as text, never decoded and encoded again.
+
+The cache holds exactly the chats that were waiting at the last call, so text of a chat that was
+claimed, closed or left leaves this process's memory at the next call. Several server processes
+each keep their own cache; the version in the database keeps them all correct.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime
+from typing import NamedTuple
+
+import orjson
+from sqlalchemy import Text, cast, select
+
+from api.db.models import Chat, utcnow
+from api.db.session import Database
+from triage.labels import URGENCIES
+from triage.queue import QueueItem, rank
+
+FETCH_CHUNK = 500  # chat ids per IN (...) query: well below every database's parameter limit
+
+_WAITING = select(Chat.chat_id, Chat.version).where(Chat.status == "waiting")
+
+
+def _dumps(value) -> bytes:
+    return orjson.dumps(value, option=orjson.OPT_UTC_Z)
+
+
+class _Entry(NamedTuple):
+    version: int
+    item: QueueItem  # what rank() needs
+    body: bytes      # the item's unchanging JSON members, closing its object: '"received_at":...}'
+
+
+class QueueView:
+    def __init__(self, db: Database):
+        self.db = db
+        self._entries: dict[str, _Entry] = {}
+        self._lock = threading.Lock()
+
+    def json(self, now: datetime | None = None) -> bytes:
+        now = now or utcnow()
+        with self.db.snapshot() as conn:
+            waiting = conn.execute(_WAITING).all()
+            known = self._entries
+            stale = [chat_id for chat_id, version in waiting if (e := known.get(chat_id)) is None or e.version != version]
+            fresh = self._fetch(conn, stale) if stale else {}
+        if fresh or len(known) != len(waiting):
+            entries = {chat_id: fresh.get(chat_id) or known[chat_id] for chat_id, _ in waiting}
+            with self._lock:
+                self._entries = entries  # only what waits now: nothing of ended chats stays in memory
+        else:
+            entries = known  # the same chats in the same versions
+        counts = dict.fromkeys(URGENCIES, 0)
+        pieces = [b'{"items":[']  # joined once at the end: no per-item copies of the bodies
+        for ranked in rank([e.item for e in entries.values()], now):
+            item = ranked.item
+            counts[item.urgency] += 1
+            head = _dumps({"chat_id": item.chat_id, "position": ranked.position, "priority": ranked.priority,
+                           "waiting_seconds": round(ranked.waiting_seconds, 3), "reason_nl": ranked.reason_nl})
+            pieces += (head[:-1], b",", entries[item.chat_id].body, b",")
+        if len(pieces) > 1:
+            pieces.pop()  # the comma after the last item
+        tail = _dumps({"count": len(entries), "by_urgency": counts, "generated_at": now})
+        pieces += (b"],", tail[1:])
+        return b"".join(pieces)
+
+    @staticmethod
+    def _fetch(conn, chat_ids: list[str]) -> dict[str, _Entry]:
+        out = {}
+        for i in range(0, len(chat_ids), FETCH_CHUNK):
+            query = select(Chat.chat_id, Chat.version, Chat.urgency, Chat.minor, Chat.received_at, Chat.needs_review,
+                           Chat.message_count, Chat.raw_preview, cast(Chat.summary, Text)
+                           ).where(Chat.chat_id.in_(chat_ids[i:i + FETCH_CHUNK]))
+            for chat_id, version, urgency, minor, received_at, review, messages, preview, summary in conn.execute(query):
+                head = _dumps({"received_at": received_at, "message_count": messages, "preview": preview})
+                summary = summary.strip().encode("utf-8")  # {"triage": ..., "guidance": ...}
+                body = head[1:-1] + (b"," + summary[1:] if len(summary) > 2 else b"}")
+                out[chat_id] = _Entry(version, QueueItem(chat_id, urgency, bool(minor), received_at, bool(review)), body)
+        return out

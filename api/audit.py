@@ -590,9 +590,7 @@ def purge(settings, now: datetime | None = None, db: Database | None = None, dry
     if own:
         from api.db import migrate
 
-        db = Database(settings.resolved_database_url, pool_size=1)
-        with migrate.startup_lock(db):
-            migrate.upgrade(db)
+        db = migrate.open_migrated(settings.resolved_database_url)
     try:
         audit_where = [AuditRecord.raw_text.is_not(None)]
         if settings.store_raw_text:

@@ -81,7 +81,7 @@ class Runtime:
             self.model = TriageModel.load(settings=settings)
         self.model.warm_up()  # the first request should not pay for lazy initialisation
         triager = Triager(self.model, self.cards, self.metrics, settings.guidance_limit)
-        triager.start_pool(settings.model_processes, settings)
+        triager.start_pool(settings.resolved_model_processes, settings)
         self.triager = triager
         self.service = ChatService(db, self.triager, settings)
         self.audit_writer = AuditWriter(self.service.audit)

@@ -95,11 +95,50 @@ class KeyStore:
         return len(self._keys())
 
 
-def store_key(db: Database, role: str, key: str, label: str) -> None:
+def store_key(db: Database, role: str, key: str, label: str) -> int:
     if role not in ROLES:
         raise ValueError(f"unknown role '{role}'; roles are {', '.join(ROLES)}")
     with db.write() as session:
-        session.add(ApiKey(role=role, key_hash=hash_key(key).hex(), label=label, created_at=utcnow()))
+        row = ApiKey(role=role, key_hash=hash_key(key).hex(), label=label, created_at=utcnow())
+        session.add(row)
+        session.flush()
+        return row.id
+
+
+# --- managing stored keys (`triage keys`) ------------------------------------------------------------
+# A running server sees a new or revoked key within TRIAGE_KEY_CACHE_SECONDS (default 30 s).
+
+LABEL_MAX = 100
+
+
+def add_key(db: Database, role: str, label: str) -> tuple[int, str]:
+    """A new random key for `role`: (its id, the key). Only the hash is stored: show the key once."""
+    label = " ".join(label.split())
+    if not label:
+        raise ValueError("a label is required (who or what uses the key, e.g. 'chat platform' or 'A. Jansen')")
+    if len(label) > LABEL_MAX:
+        raise ValueError(f"the label is longer than {LABEL_MAX} characters")
+    key = new_key()
+    return store_key(db, role, key, label), key
+
+
+def list_keys(db: Database) -> list[dict]:
+    """Stored keys without their hashes: id, role, label, key id, created, revoked."""
+    with db.read() as session:
+        rows = session.scalars(select(ApiKey).order_by(ApiKey.id)).all()
+        return [{"id": r.id, "role": r.role, "label": r.label, "key_id": key_id(bytes.fromhex(r.key_hash)),
+                 "created_at": r.created_at.isoformat(), "revoked_at": r.revoked_at.isoformat() if r.revoked_at else None}
+                for r in rows]
+
+
+def revoke_key(db: Database, key_id_: int) -> bool:
+    """Revoke a stored key; False if there is no such key or it was revoked already."""
+    with db.write() as session:
+        row = session.get(ApiKey, key_id_)
+        if row is None or row.revoked_at is not None:
+            return False
+        row.revoked_at = utcnow()
+        return True
 
 
 def _write_secret(path: Path, content: str) -> None:

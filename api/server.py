@@ -102,6 +102,9 @@ def run(host: str = "127.0.0.1", port: int = 8000) -> int:
         # Each worker process builds its own app (and loads its own model) from the environment;
         # the checks above have run once here, so start-up problems were already reported.
         lines.append(f"  workers:   {settings.workers} processes")
+    elif runtime.triager.processes is not None:
+        lines.append(f"  model:     predictions in {settings.resolved_model_processes} model processes "
+                     "(TRIAGE_MODEL_PROCESSES)")
     print("\n".join(lines), flush=True)
     common = dict(host=host, port=port, log_config=log_config(settings.log_level), access_log=False,
                   lifespan="on", timeout_graceful_shutdown=5, server_header=False)

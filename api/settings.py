@@ -11,6 +11,7 @@ Contract (names are part of the interface):
 
 from __future__ import annotations
 
+import os
 from functools import cached_property
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from triage.settings import Settings
 ROLES: tuple[str, ...] = ("queue", "advisor", "reviewer", "admin")
 ADMIN_KEY_FILE = "admin.key"
 SQLITE_FILE = "triage.sqlite3"
+MAX_AUTO_MODEL_PROCESSES = 4  # each holds a model (~250 MB)
 
 
 class ApiKeyConfigError(ValueError):
@@ -40,8 +42,11 @@ class ApiSettings(Settings):
     log_level: str = Field("info")
     workers: int = Field(1, ge=1, le=32, description="uvicorn worker processes for `triage serve` (balanced per "
                                                       "connection; one model copy each)")
-    model_processes: int = Field(0, ge=0, le=32, description="processes that run predictions for this server "
-                                                             "(balanced per request); 0: in the server process")
+    model_processes: int | None = Field(
+        None, ge=0, le=32, description="processes that run predictions for this server (balanced per request, "
+                                       "micro-batched); 0: in the server process; unset: one per core (at most "
+                                       f"{MAX_AUTO_MODEL_PROCESSES}) on a machine with several cores and "
+                                       "TRIAGE_WORKERS=1, else 0")
     db_pool_size: int = Field(10, ge=1)
     # Audit records (api/audit.py): the redacted text is always stored; the raw text only with this on.
     store_raw_text: bool = Field(False, description="also keep the raw (unredacted) text of audit records, for "
@@ -58,6 +63,17 @@ class ApiSettings(Settings):
     @property
     def admin_key_path(self) -> Path:
         return Path(self.data_dir) / ADMIN_KEY_FILE
+
+    @property
+    def resolved_model_processes(self) -> int:
+        """TRIAGE_MODEL_PROCESSES, or what it means unset: the GIL keeps one process's predictions on
+        one core, so with several cores predictions go to one model process per core."""
+        if self.model_processes is not None:
+            return self.model_processes
+        if self.workers > 1:
+            return 0  # each uvicorn worker holds a model already
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        return min(cores, MAX_AUTO_MODEL_PROCESSES) if cores >= 2 else 0
 
     def parsed_api_keys(self) -> list[tuple[str, str]]:
         """[(role, key)] from TRIAGE_API_KEYS; raises ApiKeyConfigError naming the bad entry."""

@@ -215,23 +215,31 @@ def cmd_serve(args) -> int:
     return run(host=args.host, port=args.port)
 
 
-def cmd_purge(args) -> int:
-    """Delete raw client text past its retention (TRIAGE_RAW_RETENTION_DAYS) from the service database."""
+def _service_settings():
+    """The service's settings (TRIAGE_* and .env), or None after printing what is wrong."""
     from pydantic import ValidationError
-    from sqlalchemy.exc import SQLAlchemyError
 
-    from api.audit import purge
-    from api.db.session import DatabaseConfigError
     from api.settings import ApiSettings
 
     try:
-        settings = ApiSettings()
+        return ApiSettings()
     except ValidationError as exc:
         _err("invalid settings: " + "; ".join(f"TRIAGE_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}"
                                               for e in exc.errors()))
+        return None
+
+
+def _on_service_database(action) -> int:
+    """Run action(settings) against the service database; database problems become clear errors."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from api.db.session import DatabaseConfigError
+
+    settings = _service_settings()
+    if settings is None:
         return EXIT_BAD_INPUT
     try:
-        result = purge(settings, dry_run=args.dry_run)
+        return action(settings)
     except DatabaseConfigError as exc:
         _err(str(exc))
         return EXIT_BAD_INPUT
@@ -239,18 +247,73 @@ def cmd_purge(args) -> int:
         orig = getattr(exc, "orig", None)
         _err(f"database: {type(orig or exc).__name__}")
         return 1
-    if args.json:
-        print(json.dumps(result, indent=2))
+
+
+def cmd_purge(args) -> int:
+    """Delete raw client text past its retention (TRIAGE_RAW_RETENTION_DAYS) from the service database."""
+    from api.audit import purge
+
+    def run(settings) -> int:
+        result = purge(settings, dry_run=args.dry_run)
+        if args.json:
+            print(json.dumps(result, indent=2))
+            return 0
+        verb = "would clear" if args.dry_run else "cleared"
+        print(f"raw text older than {result['cutoff']} (TRIAGE_RAW_RETENTION_DAYS={settings.raw_retention_days}"
+              f"{'' if settings.store_raw_text else '; TRIAGE_STORE_RAW_TEXT is off: all raw text in audit records'}):")
+        for what, n in result["cleared"].items():
+            print(f"  {verb} {n} {what}")
         return 0
-    verb = "would clear" if args.dry_run else "cleared"
-    print(f"raw text older than {result['cutoff']} (TRIAGE_RAW_RETENTION_DAYS={settings.raw_retention_days}"
-          f"{'' if settings.store_raw_text else '; TRIAGE_STORE_RAW_TEXT is off: all raw text in audit records'}):")
-    for what, n in result["cleared"].items():
-        print(f"  {verb} {n} {what}")
-    return 0
+
+    return _on_service_database(run)
+
+
+def cmd_keys(args) -> int:
+    """API keys stored in the service database: add (printed once), list, revoke."""
+    from api.db.migrate import open_migrated
+    from api.security import add_key, list_keys, revoke_key
+
+    def run(settings) -> int:
+        db = open_migrated(settings.resolved_database_url)
+        try:
+            if args.action == "add":
+                try:
+                    key_id, key = add_key(db, args.role, args.label or "")
+                except ValueError as exc:
+                    _err(str(exc))
+                    return EXIT_BAD_INPUT
+                if args.json:
+                    print(json.dumps({"id": key_id, "role": args.role, "key": key}))
+                else:
+                    print(f"API key #{key_id} for role '{args.role}' ({' '.join(args.label.split())}):\n\n    {key}\n\n"
+                          "Only its hash is stored: it cannot be shown again. A running server accepts it within "
+                          f"{settings.key_cache_seconds:.0f} s.")
+                return 0
+            if args.action == "list":
+                keys = list_keys(db)
+                if args.json:
+                    print(json.dumps(keys, indent=2))
+                    return 0
+                if not keys:
+                    print("no stored API keys (keys from TRIAGE_API_KEYS are not stored)")
+                for k in keys:
+                    state = f"revoked {k['revoked_at'][:19]}" if k["revoked_at"] else "active"
+                    print(f"#{k['id']:<4} {k['role']:<9} {k['key_id']}  {k['created_at'][:19]}  {state:<28} {k['label']}")
+                return 0
+            if not revoke_key(db, args.id):
+                _err(f"no active stored API key #{args.id} (see `triage keys list`)")
+                return EXIT_BAD_INPUT
+            print(f"API key #{args.id} revoked; a running server refuses it within {settings.key_cache_seconds:.0f} s.")
+            return 0
+        finally:
+            db.dispose()
+
+    return _on_service_database(run)
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from api.settings import ROLES
+
     parser = argparse.ArgumentParser(prog="triage", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -291,6 +354,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dry-run", action="store_true", help="only count what would be cleared")
     p.add_argument("--json", action="store_true", help="print the counts as JSON")
     p.set_defaults(func=cmd_purge)
+
+    p = sub.add_parser("keys", help="add, list or revoke API keys stored in the service database")
+    keys = p.add_subparsers(dest="action", required=True)
+    k = keys.add_parser("add", help="create a key for a role and print it once")
+    k.add_argument("--role", required=True, choices=ROLES)
+    k.add_argument("--label", required=True, help="who or what uses the key (e.g. 'chat platform', 'A. Jansen')")
+    k.add_argument("--json", action="store_true")
+    k = keys.add_parser("list", help="stored keys: id, role, key id, created, revoked, label (never the key)")
+    k.add_argument("--json", action="store_true")
+    k = keys.add_parser("revoke", help="revoke a stored key by its id")
+    k.add_argument("id", type=int)
+    p.set_defaults(func=cmd_keys)
 
     p = sub.add_parser("serve", help="run the triage API service (uvicorn)")
     p.add_argument("--host", default="127.0.0.1")

@@ -71,3 +71,16 @@ def current_revision(db: Database) -> str | None:
 
     with db.engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()
+
+
+def open_migrated(url: str) -> Database:
+    """A Database for a command-line tool, its schema brought up to date first (as `triage serve`
+    does at start-up)."""
+    db = Database(url, pool_size=1)
+    try:
+        with startup_lock(db):
+            upgrade(db)
+    except BaseException:
+        db.dispose()
+        raise
+    return db

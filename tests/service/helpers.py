@@ -94,7 +94,8 @@ def _fresh_postgres_database(base_url: str) -> tuple[str, callable]:
 def make_settings(tmp_path: Path, database_url: str, **overrides):
     from api.settings import ApiSettings
 
-    values = dict(data_dir=tmp_path / "data", database_url=database_url, api_keys=API_KEYS_ENV)
+    # In-process predictions for the many TestClient apps; servers (server_env) run the default.
+    values = dict(data_dir=tmp_path / "data", database_url=database_url, api_keys=API_KEYS_ENV, model_processes=0)
     values.update(overrides)
     return ApiSettings(**values)
 

@@ -60,3 +60,26 @@ def test_model_processes_predict_recover_and_die_with_the_server(servers, tmp_pa
     while time.monotonic() < deadline and any(_alive(p) for p in children):
         time.sleep(0.3)
     assert not any(_alive(p) for p in children), "model processes outlived a killed server"
+
+
+@pytest.mark.slow
+def test_concurrent_predictions_are_batched_and_equal_in_process_ones(model):
+    """One model process, twelve requests at once: the process predicts what queued up on its pipe
+    together (nlp.pipe); every caller gets exactly its own text's prediction."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from api.model_processes import ModelProcesses
+    from triage.settings import get_settings
+
+    texts = [f"{TEXT} ({i})" if i % 2 else f"ik ben {10 + i} en mijn moeder slaat mij" for i in range(12)]
+    settings = get_settings()
+    pool = ModelProcesses(1, str(model.model_dir), {"spacy_model": settings.spacy_model,
+                                                    "model_dir": str(settings.model_dir)}, model.version)
+    try:
+        with ThreadPoolExecutor(12) as threads:
+            answers = list(threads.map(pool.predict, texts))
+        assert answers == [model.predict_one(t) for t in texts]
+        assert pool.batches < len(texts), "queued requests were predicted in batches"
+    finally:
+        pool.close()
+    assert pool.predict(TEXT) is None  # a closed pool answers nothing: the server predicts itself

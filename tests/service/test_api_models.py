@@ -122,7 +122,7 @@ def test_hot_swap_with_model_processes(make_registry_client, sqlite_url, registr
     r = client.post("/v1/models/20990101-000000-pool/activate", headers=D)
     assert r.status_code == 200, r.text
     assert triager.processes is not old_pool and triager.processes.version == "20990101-000000-pool"
-    assert old_pool._pool is None, "the old pool takes no more predictions"
+    assert old_pool.predict("hoi") is None, "the old pool takes no more predictions"
     triager.model = None  # predictions must now come from the new pool, not the local fallback
     try:
         assert _version(client) == "20990101-000000-pool"

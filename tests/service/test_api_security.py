@@ -185,3 +185,42 @@ def test_data_files_are_private(make_client, tmp_path):
     assert stat.S_IMODE(data.stat().st_mode) == 0o700
     for name in ("triage.sqlite3", "triage.sqlite3-wal", "admin.key"):
         assert stat.S_IMODE((data / name).stat().st_mode) == 0o600, name
+
+
+def test_keys_cli_add_list_revoke(make_client, db_url, tmp_path, monkeypatch, capsys):
+    """`triage keys`: a key added on the command line works in a running server (printed once, stored
+    hashed); revoked, it is refused; bad input is a clear error."""
+    import json
+
+    from triage_cli.main import main
+
+    for name in list(__import__("os").environ):
+        if name.startswith("TRIAGE_") and name != "TRIAGE_SPACY_MODEL":
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("TRIAGE_DATABASE_URL", db_url)
+    monkeypatch.setenv("TRIAGE_DATA_DIR", str(tmp_path / "data"))
+    client = make_client(db_url, key_cache_seconds=0)
+    capsys.readouterr()
+    assert main(["keys", "add", "--role", "advisor", "--label", "A. Jansen", "--json"]) == 0
+    added = json.loads(capsys.readouterr().out)
+    key = added["key"]
+    headers = {"Authorization": f"Bearer {key}"}
+    assert client.get("/v1/queue", headers=headers).status_code == 200
+    assert client.post("/v1/triage", json={"text": "hoi"}, headers=headers).status_code == 403  # advisor only
+    assert main(["keys", "list"]) == 0
+    listing = capsys.readouterr().out
+    assert "advisor" in listing and "A. Jansen" in listing and "active" in listing and key not in listing
+    engine = create_engine(db_url)
+    with engine.connect() as conn:
+        stored = " ".join(str(v) for row in conn.execute(text("SELECT * FROM api_keys")) for v in row)
+    engine.dispose()
+    assert key not in stored
+    assert main(["keys", "revoke", str(added["id"])]) == 0
+    assert client.get("/v1/queue", headers=headers).status_code == 401
+    capsys.readouterr()
+    assert main(["keys", "revoke", str(added["id"])]) == 2
+    assert "no active stored API key" in capsys.readouterr().err
+    assert main(["keys", "add", "--role", "queue", "--label", "   "]) == 2
+    assert "label is required" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["keys", "add", "--role", "boss", "--label", "x"])

@@ -37,9 +37,12 @@ class AuditBacklogFull(RuntimeError):
 
 
 class AuditWriter:
-    def __init__(self, store, *, max_pending: int = 5000, max_batch: int = 200, submit_timeout: float = 5.0):
+    def __init__(self, store, *, max_pending: int = 5000, max_batch: int = 200, linger: float = 0.5,
+                 submit_timeout: float = 5.0):
         self.store = store
         self.max_batch = max_batch
+        self.linger = linger
+        self._hurry = threading.Event()  # flush() and close(): write now, do not linger
         self.submit_timeout = submit_timeout
         self._queue: queue.Queue = queue.Queue(max_pending)
         self._pending = 0  # submitted, not yet written (or given up)
@@ -70,6 +73,13 @@ class AuditWriter:
     def flush(self, timeout: float = 30.0) -> bool:
         """Wait until every record submitted so far is written; False on timeout."""
         deadline = time.monotonic() + timeout
+        self._hurry.set()
+        try:
+            return self._wait_written(deadline)
+        finally:
+            self._hurry.clear()
+
+    def _wait_written(self, deadline: float) -> bool:
         with self._done:
             while self._pending:
                 left = deadline - time.monotonic()
@@ -83,6 +93,7 @@ class AuditWriter:
         if self._closing:
             return
         self._closing = True
+        self._hurry.set()
         self._queue.put(_STOP)
         self._thread.join(timeout)
         if self._thread.is_alive() or self._pending:
@@ -96,11 +107,17 @@ class AuditWriter:
             if item is _STOP:
                 break
             batch = [item]
+            # Collect for up to `linger` seconds: one transaction for many records, and the
+            # redaction work done in bursts rather than between every two requests.
+            deadline = time.monotonic() + self.linger
             while len(batch) < self.max_batch:
+                left = 0.0 if self._hurry.is_set() else deadline - time.monotonic()
                 try:
-                    item = self._queue.get_nowait()
+                    item = self._queue.get(timeout=min(left, 0.05)) if left > 0 else self._queue.get_nowait()
                 except queue.Empty:
-                    break
+                    if left <= 0:
+                        break
+                    continue
                 if item is _STOP:
                     stop = True
                     break

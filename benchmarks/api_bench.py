@@ -2,11 +2,11 @@
 
     .venv/bin/python benchmarks/api_bench.py [--rounds 3] [--requests 400] [--clients 8]
                                              [--queue-size 1000] [--database-url URL]
-                                             [--model-processes 0,2] [--workers 1]
+                                             [--model-processes default,0] [--workers 1]
 
-For each --model-processes setting (default: 0, predictions in the server process, and 2, a pool
-of two model processes) it starts `triage serve` on a free loopback port with a fresh data
-directory, then per round:
+For each --model-processes setting (default: `default`, TRIAGE_MODEL_PROCESSES unset as in
+production, i.e. one model process per core; and 0, predictions in the server process) it starts
+`triage serve` on a free loopback port with a fresh data directory, then per round:
   * POST /v1/triage from --clients concurrent clients (threads, one keep-alive httpx client each):
     p50 / p99 latency and throughput;
   * POST /v1/triage from one client: p50, minus the model's median = HTTP + auth overhead;
@@ -161,9 +161,10 @@ def main(argv=None) -> int:
     parser.add_argument("--database-url", help="default: a SQLite file in a temporary data directory")
     parser.add_argument("--workers", type=int, default=int(os.environ.get("TRIAGE_WORKERS", "1")),
                         help="uvicorn worker processes (TRIAGE_WORKERS)")
-    parser.add_argument("--model-processes", default=os.environ.get("TRIAGE_MODEL_PROCESSES", "0,2"),
+    parser.add_argument("--model-processes", default=os.environ.get("TRIAGE_MODEL_PROCESSES", "default,0"),
                         help="model processes behind the server (TRIAGE_MODEL_PROCESSES); a comma-separated "
-                             "list benchmarks each (default 0,2: in the server process, and a pool of 2)")
+                             "list benchmarks each (default 'default,0': the server's default, one per core, "
+                             "and predictions in the server process)")
     args = parser.parse_args(argv)
 
     import httpx
@@ -185,7 +186,7 @@ def main(argv=None) -> int:
     seed_queue(settings, model, cards, args.queue_size, texts)
     print(f"seeded {args.queue_size} waiting chats in {time.perf_counter() - t0:.1f} s", flush=True)
 
-    configs = [int(x) for x in str(args.model_processes).split(",") if x.strip()]
+    configs = [None if x.strip() == "default" else int(x) for x in str(args.model_processes).split(",") if x.strip()]
     summaries = [run_config(args, settings, model, texts, tmp, processes) for processes in configs]
     print()
     print("summary (medians over rounds)")
@@ -194,7 +195,7 @@ def main(argv=None) -> int:
     return 0
 
 
-def run_config(args, settings, model, texts, tmp, model_processes: int) -> str:
+def run_config(args, settings, model, texts, tmp, model_processes: int | None) -> str:
     import httpx
 
     from triage.queue import QueueItem, rank
@@ -202,7 +203,9 @@ def run_config(args, settings, model, texts, tmp, model_processes: int) -> str:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRIAGE_")}
     env.update(TRIAGE_DATA_DIR=str(settings.data_dir), TRIAGE_API_KEYS=settings.api_keys,
                TRIAGE_DATABASE_URL=settings.resolved_database_url, TRIAGE_LOG_LEVEL="warning",
-               TRIAGE_WORKERS=str(args.workers), TRIAGE_MODEL_PROCESSES=str(model_processes))
+               TRIAGE_WORKERS=str(args.workers))
+    if model_processes is not None:
+        env["TRIAGE_MODEL_PROCESSES"] = str(model_processes)
     for name in ("TRIAGE_SPACY_MODEL", "TRIAGE_MODEL_DIR"):
         if name in os.environ:
             env[name] = os.environ[name]
@@ -264,7 +267,8 @@ def run_config(args, settings, model, texts, tmp, model_processes: int) -> str:
     med = {k: statistics.median(r[k] for r in rounds) for k in rounds[0]}
     ok = lambda cond: "ok" if cond else "MISSED"  # noqa: E731
     summary = "\n".join([
-        f"TRIAGE_MODEL_PROCESSES={model_processes} ({args.workers} uvicorn process(es)); {len(rounds)} rounds; "
+        f"TRIAGE_MODEL_PROCESSES={'unset (' + str(settings.model_copy(update={'workers': args.workers}).resolved_model_processes) + ')' if model_processes is None else model_processes} "
+        f"({args.workers} uvicorn process(es)); {len(rounds)} rounds; "
         f"{os.cpu_count()} cores shared by server and clients",
         f"  model.predict_one (in-process)       {med['model_ms']:7.2f} ms",
         f"  POST /v1/triage, {args.clients} clients        p50 {med['p50_ms']:7.2f} ms   p99 {med['p99_ms']:7.2f} ms"

@@ -91,6 +91,7 @@ def _all_records(client, **params) -> list[dict]:
 def _triage(client, text_: str) -> int:
     r = client.post("/v1/triage", json={"text": text_}, headers=Q)
     assert r.status_code == 200, r.text
+    assert client.app.state.runtime.audit_writer.flush(10)  # written behind the answer: now
     return audit_record_id(client, r)
 
 

@@ -69,6 +69,7 @@ def test_concurrent_predictions_are_batched_and_equal_in_process_ones(model):
     from concurrent.futures import ThreadPoolExecutor
 
     from api.model_processes import ModelProcesses
+    from api.triager import Triager
     from triage.settings import get_settings
 
     texts = [f"{TEXT} ({i})" if i % 2 else f"ik ben {10 + i} en mijn moeder slaat mij" for i in range(12)]
@@ -80,6 +81,15 @@ def test_concurrent_predictions_are_batched_and_equal_in_process_ones(model):
             answers = list(threads.map(pool.predict, texts))
         assert answers == [model.predict_one(t) for t in texts]
         assert pool.batches < len(texts), "queued requests were predicted in batches"
+        # The server's dispatch: an idle server predicts itself (no hand-off); while its own model
+        # is busy, predictions go to the model processes.
+        triager = Triager(model, None)
+        triager.processes = pool
+        before = pool.batches
+        assert triager.predict(TEXT) == model.predict_one(TEXT) and pool.batches == before
+        with triager._lock:
+            assert triager.predict(TEXT) == model.predict_one(TEXT) and pool.batches == before + 1
     finally:
         pool.close()
     assert pool.predict(TEXT) is None  # a closed pool answers nothing: the server predicts itself
+

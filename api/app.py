@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -27,6 +28,14 @@ Times are UTC, ISO-8601. Client text is never logged; audit records keep it reda
 """
 
 
+# FastAPI's native OpenTelemetry (0.165+) is off: it would record validation failures and exception
+# messages (which may quote chat text) and, with FASTAPI_OTEL_AUTO_CONFIGURE=true, export them; its
+# spans also cost ~0.5 ms per request. The service has its own Prometheus metrics and access log.
+NO_NATIVE_TELEMETRY = ({"telemetry": {"tracing": False, "metrics": False, "logs": False, "operation_spans": False,
+                                      "auto_configure": False}}
+                       if "telemetry" in inspect.signature(FastAPI.__init__).parameters else {})
+
+
 def create_app(settings: ApiSettings | None = None, *, model=None, cards=None,
                runtime: Runtime | None = None) -> FastAPI:
     """The service. `model` and `cards` may be given (tests load the model once per session);
@@ -43,7 +52,7 @@ def create_app(settings: ApiSettings | None = None, *, model=None, cards=None,
     from triage import __version__
 
     app = FastAPI(title="triage API", version=__version__, description=DESCRIPTION, lifespan=lifespan,
-                  docs_url="/docs", redoc_url=None, openapi_url="/openapi.json")
+                  docs_url="/docs", redoc_url=None, openapi_url="/openapi.json", **NO_NATIVE_TELEMETRY)
     app.state.runtime = runtime
     app.state.registry = ModelRegistry(runtime)
     install_handlers(app)

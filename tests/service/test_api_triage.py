@@ -115,3 +115,17 @@ def test_bad_database_url_is_a_clear_error():
     db = Database("postgresql://u@127.0.0.1:1/db")  # the plain scheme means psycopg 3
     assert db.engine.url.drivername == "postgresql+psycopg"
     db.dispose()
+
+
+def test_fastapi_native_telemetry_is_off(sclient, monkeypatch):
+    """FastAPI's own OpenTelemetry would record validation failures with their input (chat text) and
+    export it when FASTAPI_OTEL_AUTO_CONFIGURE=true: the service switches it off, also then."""
+    from api.app import create_app
+
+    config = getattr(sclient.app, "_telemetry", None)
+    if config is None:
+        pytest.skip("this FastAPI has no native telemetry")
+    monkeypatch.setenv("FASTAPI_OTEL_AUTO_CONFIGURE", "true")
+    app = create_app(sclient.app.state.runtime.settings, runtime=sclient.app.state.runtime)
+    for cfg in (config, app._telemetry):
+        assert not any(cfg[k] for k in ("tracing", "metrics", "logs", "operation_spans", "auto_configure")), cfg

@@ -6,7 +6,7 @@ GIL). Each model process holds the model and talks to the server over its own pi
 * The request thread sends (id, text) straight down the pipe of the process with the fewest
   predictions outstanding, and waits on a future; one reader thread per process receives the
   answers and completes the futures. No executor, feeder or manager threads in between: the
-  round trip costs ~0.2 ms instead of ~2.5 ms with ProcessPoolExecutor.
+  round trip costs ~0.5 ms instead of ~2.5 ms with ProcessPoolExecutor.
 * A process predicts everything that has queued up on its pipe in one batch (nlp.pipe): under
   load a batch of 4 costs ~3.4 ms per opener instead of ~4.9 ms one by one. One request alone is
   never delayed: it is predicted at once.

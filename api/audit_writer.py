@@ -48,7 +48,6 @@ class AuditWriter:
         self._pending = 0  # submitted, not yet written (or given up)
         self._done = threading.Condition()
         self._closing = False
-        self.written = 0
         self.failed_batches = 0
         self._thread = threading.Thread(target=self._run, daemon=True, name="triage-audit-writer")
         self._thread.start()
@@ -138,7 +137,6 @@ class AuditWriter:
             attempts += 1
             try:
                 self.store.add_many(values)
-                self.written += len(values)
                 break
             except Exception as exc:  # noqa: BLE001 - keep the records and try again
                 self.failed_batches += 1

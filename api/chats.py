@@ -36,7 +36,7 @@ from api.schemas import ChatCreate, CloseRequest, MessageCreate, OverrideRequest
 from api.settings import ApiSettings
 from api.triager import Triager, combine_client_text
 from triage.explain import ROLE_NL, URGENCY_NL
-from triage.labels import URGENCIES, URGENCY_RANK
+from triage.labels import URGENCY_RANK
 from triage.queue import QueueItem, RankedItem, rank
 
 log = logging.getLogger("triage.api")

@@ -201,6 +201,11 @@ class ModelProcesses:
         return procs
 
     @property
+    def idle(self) -> bool:
+        """No prediction under way in any model process."""
+        return not any(p.waiting for p in self._procs or ())
+
+    @property
     def batches(self) -> int:
         """Batches predicted so far by the current processes."""
         return sum(p.batches for p in self._procs or ())

@@ -14,7 +14,6 @@ each keep their own cache; the version in the database keeps them all correct.
 
 from __future__ import annotations
 
-import threading
 from datetime import datetime
 from typing import NamedTuple
 
@@ -44,8 +43,8 @@ class _Entry(NamedTuple):
 class QueueView:
     def __init__(self, db: Database):
         self.db = db
+        # Replaced whole, never mutated: a concurrent call reads the old or the new dict.
         self._entries: dict[str, _Entry] = {}
-        self._lock = threading.Lock()
 
     def json(self, now: datetime | None = None) -> bytes:
         now = now or utcnow()
@@ -56,8 +55,7 @@ class QueueView:
             fresh = self._fetch(conn, stale) if stale else {}
         if fresh or len(known) != len(waiting):
             entries = {chat_id: fresh.get(chat_id) or known[chat_id] for chat_id, _ in waiting}
-            with self._lock:
-                self._entries = entries  # only what waits now: nothing of ended chats stays in memory
+            self._entries = entries  # only what waits now: nothing of ended chats stays in memory
         else:
             entries = known  # the same chats in the same versions
         counts = dict.fromkeys(URGENCIES, 0)

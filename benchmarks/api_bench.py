@@ -167,12 +167,9 @@ def main(argv=None) -> int:
                              "and predictions in the server process)")
     args = parser.parse_args(argv)
 
-    import httpx
-
     from api.settings import ApiSettings
     from triage.guidance import load_cards
     from triage.model import TriageModel
-    from triage.queue import QueueItem, rank
 
     texts = corpus_texts()
     model = TriageModel.load()

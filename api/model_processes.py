@@ -16,6 +16,7 @@ GIL). Each model process holds the model and talks to the server over its own pi
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import logging
 import multiprocessing
@@ -101,6 +102,13 @@ def _exit_with_parent(server_pid: int) -> None:
 
 # --- in the server --------------------------------------------------------------------------------
 
+def _answer(message: tuple[bool, Any]) -> dict:
+    ok, result = message
+    if not ok:
+        raise RuntimeError(f"prediction failed in a model process ({result})")
+    return result
+
+
 class _Broken(Exception):
     pass
 
@@ -148,6 +156,9 @@ class _Process:
 
     def submit(self, request_id: int, text: str) -> Future:
         future: Future = Future()
+        # Running from the start: a caller that gives up (an awaiting request cancelled) cannot
+        # cancel it, so the reader's set_result never meets a cancelled future.
+        future.set_running_or_notify_cancel()
         self.waiting[request_id] = future
         try:
             with self.send_lock:
@@ -212,6 +223,27 @@ class ModelProcesses:
 
     def predict(self, text: str, timeout: float = 60.0) -> dict | None:
         """A prediction, or None when no model process can answer (the caller predicts locally)."""
+        future = self.submit(text)
+        if future is None:
+            return None
+        try:
+            return _answer(future.result(timeout=timeout))
+        except (_Broken, FutureTimeout):
+            return None
+
+    async def predict_async(self, text: str, timeout: float = 60.0) -> dict | None:
+        """predict() for the event loop: awaits the answer without holding a thread."""
+        future = self.submit(text)
+        if future is None:
+            return None
+        try:
+            return _answer(await asyncio.wait_for(asyncio.wrap_future(future), timeout))
+        except (_Broken, asyncio.TimeoutError):
+            return None
+
+    def submit(self, text: str) -> Future | None:
+        """The future of a prediction in the process with the fewest outstanding; None when no
+        model process can take it."""
         procs = self._procs
         if not procs:
             return None
@@ -219,12 +251,9 @@ class ModelProcesses:
         if proc.broken:
             return None
         try:
-            ok, result = proc.submit(next(self._ids), text).result(timeout=timeout)
-        except (_Broken, FutureTimeout):
+            return proc.submit(next(self._ids), text)
+        except _Broken:
             return None
-        if not ok:
-            raise RuntimeError(f"prediction failed in a model process ({result})")
-        return result
 
     def _broken(self, proc: _Process) -> None:
         with self._lock:

@@ -5,6 +5,9 @@ The Docs come from the pipeline in triage/nlp.py, so `doc._.cues` and `doc._.red
 
 from __future__ import annotations
 
+from collections import Counter
+from itertools import repeat
+
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.feature_extraction import DictVectorizer
@@ -115,43 +118,40 @@ class CompiledFeatures:
     def transform(self, docs):
         from scipy import sparse
 
-        blocks = []
         n = len(docs)
-        for kind, field, analyzer, vocab, idf, sublinear, weight, _ in self.blocks:
-            values = field.transform(docs)
-            indptr = [0]
-            indices: list[int] = []
-            counts: list[float] = []
-            for value in values:
-                if kind == "dict":
-                    for key, v in value.items():
-                        j = vocab.get(key)
-                        if j is not None and v:
-                            indices.append(j)
-                            counts.append(float(v))
-                else:
-                    row: dict[int, int] = {}
-                    for gram in analyzer(value):
-                        j = vocab.get(gram)
-                        if j is not None:
-                            row[j] = row.get(j, 0) + 1
-                    indices.extend(row.keys())
-                    counts.extend(row.values())
-                indptr.append(len(indices))
-            X = sparse.csr_matrix((np.asarray(counts, dtype=np.float64), np.asarray(indices, dtype=np.int32),
-                                   np.asarray(indptr, dtype=np.int64)), shape=(n, len(vocab)))
+        rows, columns, values = [], [], []  # numpy pieces, one per row and block
+        for kind, field, analyzer, vocab, idf, sublinear, weight, offset in self.blocks:
+            get = vocab.get
+            block_rows, block_columns, block_values = [], [], []
+            for i, value in enumerate(field.transform(docs)):
+                # Distinct grams (Counter counts in C) looked up in one pass; -1: not in the vocabulary.
+                counts = value if kind == "dict" else Counter(analyzer(value))
+                j = np.fromiter(map(get, counts, repeat(-1)), dtype=np.int64, count=len(counts))
+                v = np.fromiter(counts.values(), dtype=np.float64, count=len(counts))
+                keep = (j >= 0) & (v != 0)
+                block_columns.append(j[keep])
+                block_values.append(v[keep])
+                block_rows.append(np.full(int(keep.sum()), i, dtype=np.int64))
+            r, c, v = (np.concatenate(part) for part in (block_rows, block_columns, block_values))
             if kind == "tfidf":
                 # Same arithmetic as TfidfTransformer: sublinear tf, idf, then l2 per row.
                 if sublinear:
-                    np.log(X.data, out=X.data)
-                    X.data += 1.0
-                X.data *= idf[X.indices]
-                norms = np.sqrt(np.asarray(X.multiply(X).sum(axis=1)).ravel())
+                    np.log(v, out=v)
+                    v += 1.0
+                v *= idf[c]
+                norms = np.sqrt(np.bincount(r, weights=v * v, minlength=n))
                 norms[norms == 0] = 1.0
-                X.data /= np.repeat(norms, np.diff(X.indptr))
+                v /= norms[r]
             if weight != 1.0:
-                X.data *= weight
-            blocks.append(X)
-        X = sparse.hstack(blocks, format="csr", dtype=np.float32)
-        X.sort_indices()
-        return X
+                v *= weight
+            rows.append(r)
+            columns.append(c + offset)
+            values.append(v)
+        # One CSR matrix for all blocks (scipy's per-block construction and hstack cost more than
+        # the features of a small batch), columns sorted within each row as scikit-learn's are.
+        r, c, v = np.concatenate(rows), np.concatenate(columns), np.concatenate(values)
+        order = np.lexsort((c, r))
+        indptr = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(np.bincount(r, minlength=n), out=indptr[1:])
+        return sparse.csr_matrix((v[order].astype(np.float32), c[order].astype(np.int32), indptr),
+                                 shape=(n, self.n_features))

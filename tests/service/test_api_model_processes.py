@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -89,7 +90,32 @@ def test_concurrent_predictions_are_batched_and_equal_in_process_ones(model):
         assert triager.predict(TEXT) == model.predict_one(TEXT) and pool.batches == before
         with triager._lock:
             assert triager.predict(TEXT) == model.predict_one(TEXT) and pool.batches == before + 1
+        # The event loop's path (POST /v1/triage): concurrent awaits are batched too, and a request
+        # that is cancelled while its text is in the model process breaks nothing for later ones.
+        assert asyncio.run(_gather(pool, texts)) == [model.predict_one(t) for t in texts]
+        assert asyncio.run(_cancel_one_then_predict(pool)) == model.predict_one(TEXT)
+        before = pool.batches
+        assert asyncio.run(triager.triage_async(TEXT))[0] == model.predict_one(TEXT)
+        assert pool.batches == before, "an idle server predicts itself"
+        with triager._lock:
+            assert asyncio.run(triager.triage_async(TEXT))[0] == model.predict_one(TEXT)
+        assert pool.batches == before + 1, "while its own model is busy, a model process answers"
     finally:
         pool.close()
     assert pool.predict(TEXT) is None  # a closed pool answers nothing: the server predicts itself
+    assert asyncio.run(pool.predict_async(TEXT)) is None
+
+
+async def _gather(pool, texts: list[str]) -> list[dict]:
+    return list(await asyncio.gather(*(pool.predict_async(t) for t in texts)))
+
+
+async def _cancel_one_then_predict(pool) -> dict:
+    task = asyncio.create_task(pool.predict_async(TEXT + " (afgebroken)"))
+    await asyncio.sleep(0)  # sent to the model process
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    await asyncio.sleep(0.5)  # its answer arrives for a caller that is gone
+    return await asyncio.wait_for(pool.predict_async(TEXT), 30)
 

@@ -12,7 +12,6 @@ Contract (names are part of the interface):
 from __future__ import annotations
 
 import os
-from functools import cached_property
 from pathlib import Path
 
 from pydantic import Field

@@ -5,7 +5,7 @@
                                              [--model-processes default,0] [--workers 1]
 
 For each --model-processes setting (default: `default`, TRIAGE_MODEL_PROCESSES unset as in
-production, i.e. one model process per core; and 0, predictions in the server process) it starts
+production, i.e. one model process per core but one; and 0, predictions in the server process) it starts
 `triage serve` on a free loopback port with a fresh data directory, then per round:
   * POST /v1/triage from --clients concurrent clients (threads, one keep-alive httpx client each):
     p50 / p99 latency and throughput;
@@ -164,7 +164,7 @@ def main(argv=None) -> int:
                         help="uvicorn worker processes (TRIAGE_WORKERS)")
     parser.add_argument("--model-processes", default=os.environ.get("TRIAGE_MODEL_PROCESSES", "default,0"),
                         help="model processes behind the server (TRIAGE_MODEL_PROCESSES); a comma-separated "
-                             "list benchmarks each (default 'default,0': the server's default, one per core, "
+                             "list benchmarks each (default 'default,0': the server's default, one per core but one, "
                              "and predictions in the server process)")
     args = parser.parse_args(argv)
 

@@ -119,20 +119,23 @@ class CompiledFeatures:
         from scipy import sparse
 
         n = len(docs)
-        rows, columns, values = [], [], []  # numpy pieces, one per row and block
+        rows, columns, values = [], [], []  # numpy arrays, one per block
         for kind, field, analyzer, vocab, idf, sublinear, weight, offset in self.blocks:
             get = vocab.get
-            block_rows, block_columns, block_values = [], [], []
+            block_rows: list[int] = []
+            block_columns: list[int] = []
+            block_values: list[float] = []
             for i, value in enumerate(field.transform(docs)):
-                # Distinct grams (Counter counts in C) looked up in one pass; -1: not in the vocabulary.
+                # Distinct grams (Counter counts in C), looked up with C-level map/extend: no Python
+                # statement per gram. -1: not in the vocabulary, dropped below.
                 counts = value if kind == "dict" else Counter(analyzer(value))
-                j = np.fromiter(map(get, counts, repeat(-1)), dtype=np.int64, count=len(counts))
-                v = np.fromiter(counts.values(), dtype=np.float64, count=len(counts))
-                keep = (j >= 0) & (v != 0)
-                block_columns.append(j[keep])
-                block_values.append(v[keep])
-                block_rows.append(np.full(int(keep.sum()), i, dtype=np.int64))
-            r, c, v = (np.concatenate(part) for part in (block_rows, block_columns, block_values))
+                block_columns.extend(map(get, counts, repeat(-1)))
+                block_values.extend(counts.values())
+                block_rows.extend(repeat(i, len(counts)))
+            c = np.asarray(block_columns, dtype=np.int64)
+            v = np.asarray(block_values, dtype=np.float64)
+            keep = (c >= 0) & (v != 0)
+            r, c, v = np.asarray(block_rows, dtype=np.int64)[keep], c[keep], v[keep]
             if kind == "tfidf":
                 # Same arithmetic as TfidfTransformer: sublinear tf, idf, then l2 per row.
                 if sublinear:

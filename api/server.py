@@ -7,7 +7,6 @@ and exit code 2 instead of a stack trace.
 
 from __future__ import annotations
 
-import logging
 import sys
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"

@@ -138,6 +138,20 @@ class TriageEstimator(BaseEstimator):
         self.compiled_features_ = CompiledFeatures(self.features_)
         return self
 
+    # The compiled feature path is derived from the fitted union by the code that runs, never
+    # stored: an artifact saved by an earlier version keeps working when that path changes.
+    def __getstate__(self):
+        state = dict(super().__getstate__())  # a copy: object.__getstate__ returns the live __dict__
+        state.pop("compiled_features_", None)
+        return state
+
+    def __setstate__(self, state):
+        state = dict(state)
+        state.pop("compiled_features_", None)
+        super().__setstate__(state)
+        if "features_" in state:
+            self.compiled_features_ = CompiledFeatures(self.features_)
+
     def transform(self, docs):
         """The feature matrix (CSR): self.features_.transform through the compiled path."""
         check_is_fitted(self, "heads_")

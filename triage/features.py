@@ -98,20 +98,26 @@ class CompiledFeatures:
         weights = union.transformer_weights or {}
         self.blocks = []
         offset = 0
+        # Words the model learnt (the word-level vocabularies' single words, from the training data):
+        # the only ones whose character n-grams are cached, so nothing of a chat stays in memory.
+        known_words = frozenset(term for _, pipeline in union.transformer_list
+                                if getattr(pipeline.steps[-1][1], "analyzer", None) == "word"
+                                for term in pipeline.steps[-1][1].vocabulary_ if " " not in term)
         for name, pipeline in union.transformer_list:
             field, vectorizer = pipeline.steps[0][1], pipeline.steps[-1][1]
             weight = float(weights.get(name, 1.0))
             if isinstance(vectorizer, TfidfVectorizer):
                 if vectorizer.norm != "l2" or not vectorizer.use_idf:
                     raise ValueError("CompiledFeatures supports l2-normalised tf-idf only")
-                spec = ("tfidf", field, vectorizer.build_analyzer(), vectorizer.vocabulary_,
+                spec = ("tfidf", field, _column_counter(vectorizer, known_words),
                         np.asarray(vectorizer.idf_, dtype=np.float64), vectorizer.sublinear_tf, weight, offset)
-                offset += len(vectorizer.vocabulary_)
             elif isinstance(vectorizer, DictVectorizer):
-                spec = ("dict", field, None, vectorizer.vocabulary_, None, False, weight, offset)
-                offset += len(vectorizer.vocabulary_)
+                get = vectorizer.vocabulary_.get
+                spec = ("dict", field, lambda value, get=get: {get(k, -1): v for k, v in value.items()},
+                        None, False, weight, offset)
             else:
                 raise ValueError(f"cannot compile feature block {name!r}")
+            offset += len(vectorizer.vocabulary_)
             self.blocks.append(spec)
         self.n_features = offset
 
@@ -120,16 +126,13 @@ class CompiledFeatures:
 
         n = len(docs)
         rows, columns, values = [], [], []  # numpy arrays, one per block
-        for kind, field, analyzer, vocab, idf, sublinear, weight, offset in self.blocks:
-            get = vocab.get
+        for kind, field, count_columns, idf, sublinear, weight, offset in self.blocks:
             block_rows: list[int] = []
             block_columns: list[int] = []
             block_values: list[float] = []
             for i, value in enumerate(field.transform(docs)):
-                # Distinct grams (Counter counts in C), looked up with C-level map/extend: no Python
-                # statement per gram. -1: not in the vocabulary, dropped below.
-                counts = value if kind == "dict" else Counter(analyzer(value))
-                block_columns.extend(map(get, counts, repeat(-1)))
+                counts = count_columns(value)  # column -> count (-1: not in the vocabulary, dropped below)
+                block_columns.extend(counts.keys())
                 block_values.extend(counts.values())
                 block_rows.extend(repeat(i, len(counts)))
             c = np.asarray(block_columns, dtype=np.int64)
@@ -158,3 +161,38 @@ class CompiledFeatures:
         np.cumsum(np.bincount(r, minlength=n), out=indptr[1:])
         return sparse.csr_matrix((v[order].astype(np.float32), c[order].astype(np.int32), indptr),
                                  shape=(n, self.n_features))
+
+
+def _column_counter(vectorizer: TfidfVectorizer, known_words: frozenset[str] = frozenset()):
+    """text -> Counter of vocabulary columns (-1 for n-grams not in it), the counts the vectorizer's
+    CountVectorizer step would make. C-level map and Counter: no Python statement per n-gram."""
+    analyzer, get = vectorizer.build_analyzer(), vectorizer.vocabulary_.get
+    if (vectorizer.analyzer == "char_wb" and vectorizer.input == "content" and vectorizer.lowercase
+            and vectorizer.strip_accents is None and vectorizer.preprocessor is None and known_words):
+        return _CharWbColumns(analyzer, get, known_words)
+    return lambda text: Counter(map(get, analyzer(text), repeat(-1)))
+
+
+class _CharWbColumns:
+    """char_wb n-grams never cross a word boundary, so a text's n-grams are its words' n-grams. The
+    columns of each known word (one the model learnt: function words, common verbs, the words of
+    the red flags) are computed once with scikit-learn's own analyzer and kept; most of an opener
+    is such words. Other words (names, places, typos) are analysed each time and never kept: no
+    word of a chat stays in memory, and the cache cannot grow beyond the known words."""
+
+    def __init__(self, analyzer, get, known_words: frozenset[str]):
+        self.analyzer, self.get, self.known = analyzer, get, known_words
+        self.words: dict[str, tuple[int, ...]] = {}
+
+    def __call__(self, text: str) -> Counter:
+        words, known, analyzer, get = self.words, self.known, self.analyzer, self.get
+        columns: list[int] = []
+        # Split at whitespace, where no n-gram crosses; lower-cased first as the vectorizer does.
+        for word in text.lower().split():
+            found = words.get(word)
+            if found is None:
+                found = tuple(map(get, analyzer(word), repeat(-1)))
+                if word in known:
+                    words[word] = found
+            columns.extend(found)
+        return Counter(columns)

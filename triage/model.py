@@ -14,7 +14,7 @@ from triage.explain import summary_nl, top_features
 from triage.features import doc_text
 from triage.labels import MAX_TEXT_CHARS, TOPICS
 from triage.language import detect_language
-from triage.nlp import PipelineError, load_pipeline
+from triage.nlp import PipelineError, load_pipeline, transient
 from triage.settings import Settings, get_settings
 
 EXPLAINED_HEADS = ("role", "minor", "urgency")
@@ -99,9 +99,14 @@ class TriageModel:
 
     # ------------------------------------------------------------------------------------------
     def predict(self, texts: Sequence[str], batch_size: int = 64) -> list[dict]:
-        """Predictions for many openers (nlp.pipe, one featurisation for the batch)."""
+        """Predictions for many openers (nlp.pipe, one featurisation for the batch). Nothing of the
+        texts stays behind in the spaCy pipeline (triage.nlp.transient): the results are plain data."""
         for i, text in enumerate(texts):
             _check_text(text, i)
+        with transient(self.nlp):
+            return self._predict(texts, batch_size)
+
+    def _predict(self, texts: Sequence[str], batch_size: int) -> list[dict]:
         if len(texts) == 1:
             return self.predict_docs([self.nlp(texts[0])])
         # Chunks keep memory flat: only one batch of Docs is alive at a time.
@@ -115,8 +120,10 @@ class TriageModel:
 
     def warm_up(self) -> None:
         """Run every lazily initialised part once (spaCy's first call, the language identifier, which
-        short or clearly Dutch openers never reach), so that no client's request pays for loading."""
-        self.predict(list(WARM_UP_TEXTS))
+        short or clearly Dutch openers never reach), so that no client's request pays for loading.
+        Outside a memory zone, so that what spaCy caches on a first call stays (these are fixed
+        texts, not chat text)."""
+        self._predict(list(WARM_UP_TEXTS), 64)
 
     def predict_docs(self, docs: Sequence) -> list[dict]:
         X = self.estimator.transform(docs)

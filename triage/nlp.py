@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import spacy
@@ -50,6 +52,23 @@ def load_pipeline(name: str) -> Language:
             nlp.add_pipe("triage_cues", last=True)
             _cache[name] = nlp
         return nlp
+
+
+_zone_locks: dict[int, threading.Lock] = {}
+
+
+@contextmanager
+def transient(nlp: Language) -> Iterator[None]:
+    """A block whose texts leave nothing behind in the pipeline. spaCy adds every new word it reads
+    (names, places, typos of a chat) to the Vocab and StringStore shared by all later Docs; a
+    long-running server would keep every word of every chat, and grow without bound. spaCy's
+    memory zone (3.8+) evicts what was added during the block at its end, so Docs made inside
+    must not be used after it. Zones must not overlap on one Vocab: one block at a time per
+    pipeline (a hot swap can warm up a new model while the old one predicts)."""
+    with _lock:
+        zone_lock = _zone_locks.setdefault(id(nlp), threading.Lock())
+    with zone_lock, nlp.memory_zone():
+        yield
 
 
 def pipeline_info(nlp: Language, name: str) -> PipelineInfo:

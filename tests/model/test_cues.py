@@ -119,3 +119,65 @@ def test_compiled_heads_equal_scikit_learn(active_model):
     reference = active_model.estimator.predict_proba_sklearn(X)
     for head in ("role", "minor", "urgency", "topics"):
         assert np.abs(fast[head] - reference[head]).max() < 1e-6, head
+
+
+def test_char_ngram_columns_per_word_equal_scikit_learn_and_keep_only_known_words(active_model):
+    """char_wb counts built from per-word columns equal scikit-learn's analyzer (odd whitespace,
+    casing, one-letter words), and only words the model learnt are kept: no name from a chat."""
+    from collections import Counter
+
+    from triage.features import _CharWbColumns
+
+    union = active_model.estimator.features_
+    vectorizer = dict(union.transformer_list)["char"].steps[-1][1]
+    vocab = vectorizer.vocabulary_
+    analyzer = vectorizer.build_analyzer()
+    counter = _CharWbColumns(analyzer, vocab.get, frozenset({"ik", "slaat", "me", "en"}))
+    texts = ["Hij SLAAT me\t\ten ik  ben\n14", "a b c  d", "ÉÉN ding: ik wil weg!!", "", "   ",
+             "Ik ik IK ik", "Marjolein Xylofoonstraat ik"]
+    for text in texts * 2:
+        expected = Counter(vocab.get(g, -1) for g in analyzer(text))
+        assert counter(text) == expected, text
+    assert set(counter.words) == {"ik", "slaat", "me", "en"}
+
+
+def test_compiled_features_are_rebuilt_on_load_not_stored(active_model):
+    """The compiled path is derived from the fitted union when a model is loaded: an artifact saved
+    by an earlier version (whose compiled path had another shape) still loads and predicts."""
+    import pickle
+
+    from triage.estimator import TriageEstimator
+    from triage.features import CompiledFeatures
+
+    estimator = active_model.estimator
+    state = estimator.__getstate__()
+    assert "compiled_features_" not in state and hasattr(estimator, "compiled_features_")
+    docs = list(active_model.nlp.pipe(["mijn vader slaat mij elke dag", "hoi"]))
+    expected = estimator.features_.transform(docs)
+    revived = pickle.loads(pickle.dumps(estimator))
+    assert abs(revived.transform(docs) - expected).max() < 1e-6
+    older = TriageEstimator.__new__(TriageEstimator)
+    older.__setstate__({**state, "compiled_features_": ("an", "earlier", "shape")})
+    assert isinstance(older.compiled_features_, CompiledFeatures)
+    assert abs(older.transform(docs) - expected).max() < 1e-6
+
+
+def test_predictions_leave_no_chat_words_in_the_pipeline(active_model):
+    """spaCy keeps every new word it reads in the shared Vocab; predictions run in a memory zone,
+    so a chat's names and places are gone afterwards, the vocabulary does not grow, results are
+    the same as without the zone, and threads predicting at once (a hot swap) stay correct."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    nlp = active_model.nlp
+    texts = ["Mijn buurman Xandrijn Qorvelaar slaat zijn vrouw, ze wonen op de Zwibbelkade 12",
+             "hoi", "ik ben 13 en mijn stiefvader Brombeldoor heeft me gisteren gewurgd"]
+    active_model.predict(texts)
+    before = len(nlp.vocab.strings)
+    results = active_model.predict(texts)
+    assert len(nlp.vocab.strings) == before
+    for word in ("Xandrijn", "Qorvelaar", "Zwibbelkade", "Brombeldoor", "brombeldoor"):
+        assert word not in nlp.vocab.strings, word
+    assert results[2]["urgency"] == "acute" and results[2]["red_flags"]
+    with ThreadPoolExecutor(4) as pool:
+        assert list(pool.map(active_model.predict_one, texts * 4)) == results * 4
+    assert active_model._predict(texts, 64) == results  # the zone changes nothing in the results

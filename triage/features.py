@@ -100,7 +100,7 @@ class CompiledFeatures:
         offset = 0
         # Words the model learnt (the word-level vocabularies' single words, from the training data):
         # the only ones whose character n-grams are cached, so nothing of a chat stays in memory.
-        known_words = frozenset(term for _, pipeline in union.transformer_list
+        self.known_words = known_words = frozenset(term for _, pipeline in union.transformer_list
                                 if getattr(pipeline.steps[-1][1], "analyzer", None) == "word"
                                 for term in pipeline.steps[-1][1].vocabulary_ if " " not in term)
         for name, pipeline in union.transformer_list:

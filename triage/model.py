@@ -14,7 +14,7 @@ from triage.explain import summary_nl, top_features
 from triage.features import doc_text
 from triage.labels import MAX_TEXT_CHARS, TOPICS
 from triage.language import detect_language
-from triage.nlp import PipelineError, load_pipeline, transient
+from triage.nlp import PipelineError, exclusive, load_pipeline, transient, warm_tokenizer
 from triage.settings import Settings, get_settings
 
 EXPLAINED_HEADS = ("role", "minor", "urgency")
@@ -75,6 +75,7 @@ class TriageModel:
         self.pipeline_name: str = manifest["spacy_pipeline"]["name"]
         self.pipeline_label = f"{self.pipeline_name} {manifest['spacy_pipeline']['version']}"
         self.nlp = load_pipeline(self.pipeline_name)
+        warm_tokenizer(self.nlp, self.estimator.compiled_features_.known_words)
         self.review_policy = ReviewPolicy(settings.review_min_confidence, settings.review_min_margin)
         self._names = np.asarray(self.estimator.feature_names_, dtype=object)
         # One matrix of the explained heads' class weights, so that one gather per opener serves all.
@@ -99,21 +100,22 @@ class TriageModel:
 
     # ------------------------------------------------------------------------------------------
     def predict(self, texts: Sequence[str], batch_size: int = 64) -> list[dict]:
-        """Predictions for many openers (nlp.pipe, one featurisation for the batch). Nothing of the
-        texts stays behind in the spaCy pipeline (triage.nlp.transient): the results are plain data."""
+        """Predictions for many openers (nlp.pipe, one featurisation per batch). Nothing of the texts
+        stays behind in the spaCy pipeline (triage.nlp.transient): the results are plain data. One
+        memory zone per batch, so a long evaluation (activating a model) holds the pipeline for one
+        batch at a time and the server's own predictions get their turn in between."""
         for i, text in enumerate(texts):
             _check_text(text, i)
-        with transient(self.nlp):
-            return self._predict(texts, batch_size)
+        results: list[dict] = []
+        for start in range(0, len(texts), batch_size):
+            with transient(self.nlp):
+                results.extend(self._predict(texts[start:start + batch_size]))
+        return results
 
-    def _predict(self, texts: Sequence[str], batch_size: int) -> list[dict]:
+    def _predict(self, texts: Sequence[str]) -> list[dict]:
         if len(texts) == 1:
             return self.predict_docs([self.nlp(texts[0])])
-        # Chunks keep memory flat: only one batch of Docs is alive at a time.
-        results: list[dict] = []
-        for docs in iter_batches(self.nlp.pipe(texts, batch_size=batch_size), batch_size):
-            results.extend(self.predict_docs(docs))
-        return results
+        return self.predict_docs(list(self.nlp.pipe(texts, batch_size=len(texts))))
 
     def predict_one(self, text: str) -> dict:
         return self.predict([text])[0]
@@ -123,7 +125,8 @@ class TriageModel:
         short or clearly Dutch openers never reach), so that no client's request pays for loading.
         Outside a memory zone, so that what spaCy caches on a first call stays (these are fixed
         texts, not chat text)."""
-        self._predict(list(WARM_UP_TEXTS), 64)
+        with exclusive(self.nlp):
+            self._predict(list(WARM_UP_TEXTS))
 
     def predict_docs(self, docs: Sequence) -> list[dict]:
         X = self.estimator.transform(docs)

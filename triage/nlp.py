@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -58,17 +58,37 @@ _zone_locks: dict[int, threading.Lock] = {}
 
 
 @contextmanager
+def exclusive(nlp: Language) -> Iterator[None]:
+    """No other block of this pipeline runs meanwhile. What a memory zone adds to the Vocab is
+    evicted when the zone ends, whichever thread added it, so nothing may use the pipeline outside
+    a zone while one is open (a hot swap warms up a new model while the old one predicts)."""
+    with _lock:
+        zone_lock = _zone_locks.setdefault(id(nlp), threading.Lock())
+    with zone_lock:
+        yield
+
+
+@contextmanager
 def transient(nlp: Language) -> Iterator[None]:
     """A block whose texts leave nothing behind in the pipeline. spaCy adds every new word it reads
     (names, places, typos of a chat) to the Vocab and StringStore shared by all later Docs; a
     long-running server would keep every word of every chat, and grow without bound. spaCy's
     memory zone (3.8+) evicts what was added during the block at its end, so Docs made inside
-    must not be used after it. Zones must not overlap on one Vocab: one block at a time per
-    pipeline (a hot swap can warm up a new model while the old one predicts)."""
-    with _lock:
-        zone_lock = _zone_locks.setdefault(id(nlp), threading.Lock())
-    with zone_lock, nlp.memory_zone():
+    must not be used after it. One block at a time per pipeline (exclusive)."""
+    with exclusive(nlp), nlp.memory_zone():
         yield
+
+
+def warm_tokenizer(nlp: Language, words: Iterable[str] = ()) -> None:
+    """Fill spaCy's tokenizer cache with public words: the pipeline's own vocabulary (from its
+    treebank) and `words` (those the triage model learnt). Inside a memory zone (transient) the
+    cache is read but not filled, so without this every token of every chat is tokenised from
+    scratch: ~0.18 ms per opener instead of ~0.07. No chat text goes in."""
+    with exclusive(nlp):
+        forms = {lexeme.orth_ for lexeme in nlp.vocab} | set(words)
+        for word in forms:
+            for form in {word, word.lower(), word.capitalize()}:
+                nlp.tokenizer(form)
 
 
 def pipeline_info(nlp: Language, name: str) -> PipelineInfo:

@@ -102,6 +102,14 @@ def _exit_with_parent(server_pid: int) -> None:
 
 # --- in the server --------------------------------------------------------------------------------
 
+def child_settings(settings) -> dict:
+    """What a model process needs to load the model as the server did (plain data: it is pickled
+    to a spawned process)."""
+    return {"spacy_model": settings.spacy_model, "model_dir": str(settings.model_dir),
+            "review_min_confidence": settings.review_min_confidence,
+            "review_min_margin": settings.review_min_margin}
+
+
 def _answer(message: tuple[bool, Any]) -> dict:
     ok, result = message
     if not ok:

@@ -207,14 +207,12 @@ class ModelRegistry:
         return model
 
     def _start_pool(self, model_dir: Path, model):
-        from api.model_processes import ModelProcesses
+        from api.model_processes import ModelProcesses, child_settings
 
         settings = self.settings
-        child = {"spacy_model": settings.spacy_model, "model_dir": str(settings.model_dir),
-                 "review_min_confidence": settings.review_min_confidence,
-                 "review_min_margin": settings.review_min_margin}
         try:
-            return ModelProcesses(settings.resolved_model_processes, str(model_dir), child, model.version)
+            return ModelProcesses(settings.resolved_model_processes, str(model_dir), child_settings(settings),
+                                  model.version)
         except Exception as exc:  # noqa: BLE001
             log.error("model processes for %s could not start: %s", model_dir.name, type(exc).__name__)
             raise ApiError(503, "model_load_failed", f"the model processes could not load {model_dir.name} "

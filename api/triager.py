@@ -18,7 +18,7 @@ from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 
-from api.model_processes import ModelProcesses
+from api.model_processes import ModelProcesses, child_settings
 from triage.labels import MAX_TEXT_CHARS
 
 
@@ -39,10 +39,8 @@ class Triager:
         """Start `processes` model processes (spawned) with the model this process loaded."""
         if processes <= 0 or getattr(self.model, "model_dir", None) is None:
             return
-        child_settings = {"spacy_model": settings.spacy_model, "model_dir": str(settings.model_dir),
-                          "review_min_confidence": settings.review_min_confidence,
-                          "review_min_margin": settings.review_min_margin}
-        self.processes = ModelProcesses(processes, str(self.model.model_dir), child_settings, self.model.version)
+        self.processes = ModelProcesses(processes, str(self.model.model_dir), child_settings(settings),
+                                        self.model.version)
 
     def stop(self) -> None:
         if self.processes is not None:
@@ -66,7 +64,7 @@ class Triager:
         start = time.perf_counter()
         prediction = None
         processes = self.processes
-        if processes is not None and not (processes.idle and not self._lock.locked()):
+        if not self._predict_here(processes):
             prediction = processes.predict(text)
         if prediction is None:
             with self._lock:
@@ -79,7 +77,7 @@ class Triager:
         """triage() for the event loop: under load the model processes answer without a thread of
         this process waiting on them; otherwise the thread pool predicts here, as triage() does."""
         processes = self.processes
-        if processes is None or (processes.idle and not self._lock.locked()):
+        if self._predict_here(processes):
             return await run_in_threadpool(self.triage, text)
         start = time.perf_counter()
         prediction = await processes.predict_async(text)
@@ -87,6 +85,11 @@ class Triager:
             return await run_in_threadpool(self.triage, text)
         self._observe(prediction, start)
         return prediction, self.guidance(prediction)
+
+    def _predict_here(self, processes: ModelProcesses | None) -> bool:
+        """Predict in this process: there are no model processes, or none has work and this
+        process's own model is free."""
+        return processes is None or (processes.idle and not self._lock.locked())
 
     def _observe(self, prediction: dict[str, Any], start: float) -> None:
         if self.metrics is not None:

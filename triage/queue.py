@@ -130,10 +130,13 @@ def head_start(item: QueueItem, policy: QueuePolicy = DEFAULT_POLICY) -> float:
 
 def priority(item: QueueItem, now: datetime, policy: QueuePolicy = DEFAULT_POLICY) -> float:
     """The item's priority score. Acute chats get acute_base + aging only, so they order by wait."""
-    aging = policy.aging_per_minute * waiting_seconds(item, now) / 60.0
+    return _priority(head_start(item, policy), waiting_seconds(item, now), policy.aging_per_minute)
+
+
+def _priority(start: float, wait: float, aging_per_minute: float) -> float:
     # Rounding makes ties that are equal on paper (high after 10 min == normal after 40 min)
     # also equal in floating point, so the tie-break rule decides and not rounding noise.
-    return round(head_start(item, policy) + aging, 6)
+    return round(start + aging_per_minute * wait / 60.0, 6)
 
 
 def rank(items: Iterable[QueueItem], now: datetime, policy: QueuePolicy = DEFAULT_POLICY) -> list[RankedItem]:
@@ -160,7 +163,7 @@ def rank(items: Iterable[QueueItem], now: datetime, policy: QueuePolicy = DEFAUL
         if since.tzinfo is None or since.utcoffset() is None:
             _check_aware(since, f"waiting_since of chat {chat_id!r}")
         wait = max(0.0, (now - since).total_seconds())
-        prio = round(start + aging * wait / 60.0, 6)  # as priority(), inlined
+        prio = _priority(start, wait, aging)
         # chat_ids are unique, so comparison never reaches the item itself.
         scored.append((item.urgency != "acute", -prio, -wait, chat_id, item, prio, wait))
     scored.sort()

@@ -22,11 +22,12 @@ AUDIT_HEADER = "X-Audit-Record-Key"
              summary="Triage a text (the chat is not stored; an audit record with the redacted text is)")
 async def triage_text(body: TriageRequest, triager=Depends(get_triager), writer=Depends(get_audit_writer)):
     """Everything `triage predict` returns for the text, plus the guidance cards chosen for it and
-    why. Async: under load the answer of a model process is awaited without holding a thread;
-    a prediction in this process runs in the thread pool (it is CPU-bound). The prediction is kept as an audit record
-    with the redacted text (for reviewers), written just after the answer; the `X-Audit-Record-Key`
-    response header finds it (`GET /v1/audit/predictions?request_key=...`). 503 when the audit
-    records cannot be written (the database is unavailable): no prediction goes unaudited."""
+    why. Async: under load the answer of a model process is awaited without holding a thread; a
+    prediction in this process runs in the thread pool (it is CPU-bound). The prediction is kept as
+    an audit record with the redacted text (for reviewers), written just after the answer; the
+    `X-Audit-Record-Key` response header finds it (`GET /v1/audit/predictions?request_key=...`).
+    503 when the audit records cannot be written (the database is unavailable): no prediction
+    goes unaudited."""
     prediction, guidance = await triager.triage_async(body.text)
     key = uuid.uuid4().hex
     try:

@@ -154,10 +154,10 @@ def redact_prediction(text: str, prediction: dict) -> tuple[str, dict, dict[str,
 
 
 def _redact_feature(item: dict, values: list[tuple[str, str]], words: dict[str, str]) -> dict:
-    """A lemma or character n-gram feature that matches a redacted value would reveal it."""
+    """A word, lemma or character n-gram feature that matches a redacted value would reveal it."""
     block, _, name = str(item.get("feature", "")).partition("__")
     kind = None
-    if block == "lemma":
+    if block in ("word", "lemma"):
         kind = next((words[w] for w in name.lower().split() if w in words), None)
     elif block == "char":
         gram = name.strip().lower()

@@ -7,6 +7,7 @@ import sys
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import numpy as np
 from sklearn.model_selection import StratifiedGroupKFold
@@ -17,6 +18,8 @@ DATA_DIR = Path(__file__).resolve().parent / "data"
 SEED_DIR = DATA_DIR / "seed"
 CHALLENGE = DATA_DIR / "challenge.jsonl"
 SPLIT_FILE = DATA_DIR / "split.json"
+# Real public texts for measuring only (never trained on), where the project's shared folder has them.
+REAL_DEV = DATA_DIR.parents[2] / "shared" / "eval" / "real_dev.jsonl"
 TEST_FRACTION_FOLDS = 5  # one fold of five is held out: 20 %
 SPLIT_SEED = 13
 
@@ -34,15 +37,25 @@ class Example:
     source: str
     split: str = "train"
     kind: str = "opener"  # or "transcript": the opener was cut from a labelled transcript
+    register: str = ""  # forum, advice_letter, chat, ... or the site a real text was published on
+    lang: str = "nl"
 
     @classmethod
     def from_record(cls, record: LabelledOpener, fallback_id: str) -> "Example":
         extra = record.__pydantic_extra__ or {}
+        register = str(extra.get("register") or _site(str(extra.get("origin") or "")))
         return cls(record.id or fallback_id, record.text, record.role, record.minor, record.urgency,
-                   list(record.topics), str(extra.get("source", "")), kind=str(extra.get("kind", "opener")))
+                   list(record.topics), str(extra.get("source", "")), kind=str(extra.get("kind", "opener")),
+                   register=register, lang=str(extra.get("lang") or "nl"))
 
     def labels(self) -> dict:
         return {"role": self.role, "minor": self.minor, "urgency": self.urgency, "topics": self.topics}
+
+
+def _site(origin: str) -> str:
+    """'forum.example.nl' for 'https://www.forum.example.nl/...'; '' when origin is no URL."""
+    host = urlsplit(origin).hostname or ""
+    return host.removeprefix("www.")
 
 
 def seed_files() -> list[Path]:
@@ -58,6 +71,10 @@ def load_examples(paths: list[Path], max_client_messages: int | None = None) -> 
     return out
 
 
+# The files written in real registers (REAL_REGISTER_BRIEF.md); their held-out part is reported as its own set.
+REAL_REGISTER_FILES = frozenset(f"S{n}" for n in range(12, 28))
+
+
 def load_seed() -> list[Example]:
     """The seed corpus with each example's split from split.json."""
     examples = load_examples(seed_files())
@@ -67,8 +84,22 @@ def load_seed() -> list[Example]:
     return examples
 
 
+def held_out_sets(seed: list[Example]) -> dict[str, list[Example]]:
+    """The held-out test split of the first corpus, and that of the real-register slices."""
+    test = [e for e in seed if e.split == "test"]
+    sets = {"held-out test split": [e for e in test if e.source not in REAL_REGISTER_FILES]}
+    real = [e for e in test if e.source in REAL_REGISTER_FILES]
+    if real:
+        sets["held-out real-register split"] = real
+    return sets
+
+
 def load_challenge() -> list[Example]:
     return load_examples([CHALLENGE]) if CHALLENGE.is_file() else []
+
+
+def load_real_dev() -> list[Example]:
+    return load_examples([REAL_DEV]) if REAL_DEV.is_file() else []
 
 
 def make_split(examples: list[Example]) -> list[str]:
@@ -83,17 +114,26 @@ def make_split(examples: list[Example]) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Write split.json for the current seed corpus."""
+    """Extend split.json to the seed files it does not cover yet (`--all` splits everything anew).
+
+    Files already split keep their test ids, so adding a slice never moves an opener the model was
+    evaluated on into training."""
     examples = load_examples(seed_files())
     ids = [e.id for e in examples]
     dupes = [i for i, c in Counter(ids).items() if c > 1]
     if dupes:
         print(f"duplicate ids in the seed corpus: {dupes[:10]}", file=sys.stderr)
         return 1
-    test = make_split(examples)
-    SPLIT_FILE.write_text(json.dumps({"seed": SPLIT_SEED, "folds": TEST_FRACTION_FOLDS, "test": test}, indent=0) + "\n",
-                          encoding="utf-8")
-    print(f"{len(test)} of {len(examples)} openers held out for test -> {SPLIT_FILE}")
+    old = json.loads(SPLIT_FILE.read_text(encoding="utf-8")) if SPLIT_FILE.is_file() and "--all" not in (argv or sys.argv[1:]) else {}
+    test = list(old.get("test", []))
+    covered = set(old.get("files") or {t.rsplit("-", 1)[0] for t in test})
+    new = [e for e in examples if e.source not in covered]
+    if new:
+        test = sorted(set(test) | set(make_split(new)))
+    files = sorted(covered | {e.source for e in examples})
+    SPLIT_FILE.write_text(json.dumps({"seed": SPLIT_SEED, "folds": TEST_FRACTION_FOLDS, "files": files, "test": test},
+                                     indent=0) + "\n", encoding="utf-8")
+    print(f"{len(test)} of {len(examples)} openers held out for test ({len(new)} newly split) -> {SPLIT_FILE}")
     return 0
 
 

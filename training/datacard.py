@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 from collections import Counter
 
-from training.data import DATA_DIR, load_challenge, load_seed
+from training.data import DATA_DIR, REAL_REGISTER_FILES, load_challenge, load_seed
 from training.dedup import normalise, similar_pairs
 from triage.labels import ROLES, TOPICS, URGENCIES
 
@@ -45,6 +45,15 @@ def generated() -> str:
             f"90th percentile {lengths[len(lengths) * 9 // 10]}, max {lengths[-1]}.", ""]
     out += [f"Duplicates within the seed corpus (training/dedup.py): {exact} exact, {len(pairs) - exact} near "
             f"(character n-gram cosine >= 0.8); the split keeps each such group on one side, so 0 cross the split.", ""]
+    real = [e for e in seed if e.source in REAL_REGISTER_FILES]
+    if real:
+        words = sorted(len(e.text.split()) for e in real)
+        registers = Counter(e.register for e in real)
+        out += ["### Real-register slices (S12-S19), role x urgency", ""] + _cells(real) + [""]
+        out += [f"Minors: {sum(e.minor for e in real)}; English: {sum(e.lang == 'en' for e in real)}; length in words: "
+                f"median {words[len(words) // 2]}, 10th percentile {words[len(words) // 10]}, 90th percentile "
+                f"{words[len(words) * 9 // 10]}; registers: " + ", ".join(f"{r} {n}" for r, n in registers.most_common())
+                + ".", ""]
     out += ["### Held-out test split, role x urgency", ""] + _cells(test) + [""]
     out += ["### Challenge set, role x urgency", ""] + _cells(challenge) + [""]
     cm = sum(e.minor for e in challenge)

@@ -15,6 +15,7 @@ TARGETS = {
     "minor_f1": 0.85,
     "urgency_macro_f1": 0.75,
     "acute_recall": 0.95,
+    "acute_precision": 0.70,
     "acute_as_normal_or_low": 0,
 }
 
@@ -26,8 +27,11 @@ def _per_class(gold: Sequence, pred: Sequence, labels: Sequence) -> dict:
 
 
 def _multiclass(gold: Sequence, pred: Sequence, labels: Sequence) -> dict:
+    # Macro-F1 over the classes that occur in the gold labels or the predictions (scikit-learn's default):
+    # a class nobody wrote and the model never chose has no F1 to average. Per-class rows show every class.
+    present = [c for c in labels if c in set(gold) | set(pred)]
     return {
-        "macro_f1": round(float(f1_score(gold, pred, labels=list(labels), average="macro", zero_division=0)), 4),
+        "macro_f1": round(float(f1_score(gold, pred, labels=present, average="macro", zero_division=0)), 4),
         "accuracy": round(float(accuracy_score(gold, pred)), 4),
         "per_class": _per_class(gold, pred, labels),
         "confusion": {"labels": list(labels),
@@ -70,6 +74,15 @@ def evaluate(gold: Sequence[dict], predictions: Sequence[dict]) -> dict:
     acute = [i for i, g in enumerate(g_urg) if g == "acute"]
     out["urgency"]["acute_recall"] = out["urgency"]["per_class"]["acute"]["recall"]
     out["urgency"]["acute_as_normal_or_low"] = sum(p_urg[i] in ("normal", "low") for i in acute)
+    called = sum(u == "acute" for u in p_urg)
+    out["urgency"]["acute_precision"] = out["urgency"]["per_class"]["acute"]["precision"]
+    out["urgency"]["predicted_acute"] = called
+    out["urgency"]["share_called_acute"] = round(called / max(len(p_urg), 1), 4)
+    severe = [i for i, g in enumerate(g_urg) if g in ("acute", "high")]
+    out["urgency"]["severe_recall"] = round(sum(p_urg[i] in ("acute", "high") for i in severe) / len(severe), 4) \
+        if severe else None
+    out["urgency"]["under_by_two_levels"] = sum(URGENCIES.index(p) - URGENCIES.index(g) >= 2
+                                                for g, p in zip(g_urg, p_urg))
     model_only = [p.get("explanation", {}).get("urgency_model", p["urgency"]) for p in predictions]
     mo = _multiclass(g_urg, model_only, URGENCIES)
     out["urgency"]["without_red_flags"] = {"macro_f1": mo["macro_f1"],
@@ -113,6 +126,7 @@ def check_targets(metrics: dict) -> dict:
         "minor_f1": metrics["minor"]["f1"],
         "urgency_macro_f1": metrics["urgency"]["macro_f1"],
         "acute_recall": metrics["urgency"]["acute_recall"],
+        "acute_precision": metrics["urgency"]["acute_precision"],
         "acute_as_normal_or_low": metrics["urgency"]["acute_as_normal_or_low"],
     }
     out = {}
@@ -132,6 +146,10 @@ def format_metrics(name: str, m: dict) -> str:
         for c, v in m[head]["per_class"].items():
             lines.append(f"  {c:<14}{v['precision']:>7.3f}{v['recall']:>8.3f}{v['f1']:>7.3f}{v['support']:>6}")
     u = m["urgency"]
+    lines.append(f"  acute precision {u['acute_precision']:.3f}; called acute {u['predicted_acute']} "
+                 f"({u['share_called_acute']:.1%} of all); severe (acute+high) recall "
+                 f"{'-' if u['severe_recall'] is None else format(u['severe_recall'], '.3f')}; "
+                 f"under-triaged by two levels: {u['under_by_two_levels']}")
     lines.append(f"  acute recall {u['acute_recall']:.3f}; acute predicted normal/low: {u['acute_as_normal_or_low']}; "
                  f"without red flags: macro-F1 {u['without_red_flags']['macro_f1']:.3f}, "
                  f"acute recall {u['without_red_flags']['acute_recall']:.3f}")
@@ -145,3 +163,59 @@ def format_metrics(name: str, m: dict) -> str:
     lines.append("targets: " + ", ".join(
         f"{k} {v['value']} {'OK' if v['met'] else 'MISSED'} (target {v['target']})" for k, v in m["targets"].items()))
     return "\n".join(lines)
+
+
+def length_bucket(text: str) -> str:
+    words = len(text.split())
+    return "<30 words" if words < 30 else "30-59 words" if words < 60 else "60-119 words" if words < 120 else "120+ words"
+
+
+def breakdown(gold: Sequence[dict], predictions: Sequence[dict], groups: Sequence[str]) -> dict:
+    """Per group (length, register, language): where the errors are."""
+    out: dict[str, dict] = {}
+    for name in sorted(set(groups)):
+        idx = [i for i, g in enumerate(groups) if g == name]
+        g = [gold[i] for i in idx]
+        p = [predictions[i] for i in idx]
+        severe = [k for k, x in enumerate(g) if x["urgency"] in ("acute", "high")]
+        minors = [k for k, x in enumerate(g) if x["minor"]]
+        out[name] = {
+            "n": len(idx),
+            "role_accuracy": round(float(np.mean([a["role"] == b["role"] for a, b in zip(g, p)])), 3),
+            "urgency_accuracy": round(float(np.mean([a["urgency"] == b["urgency"] for a, b in zip(g, p)])), 3),
+            "severe_recall": round(float(np.mean([p[k]["urgency"] in ("acute", "high") for k in severe])), 3)
+            if severe else None,
+            "minor_recall": round(float(np.mean([bool(p[k]["minor"]) for k in minors])), 3) if minors else None,
+            "called_acute": sum(b["urgency"] == "acute" for b in p),
+            "true_acute": sum(a["urgency"] == "acute" for a in g),
+        }
+    return out
+
+
+def format_breakdown(title: str, table: dict) -> str:
+    lines = [f"{title}:", f"  {'group':<22}{'n':>5}{'role acc':>10}{'urg acc':>9}{'severe rec':>11}{'minor rec':>10}"
+                           f"{'acute pred/true':>16}"]
+    fmt = lambda v: "-" if v is None else f"{v:.2f}"  # noqa: E731
+    for name, r in table.items():
+        lines.append(f"  {name[:21]:<22}{r['n']:>5}{fmt(r['role_accuracy']):>10}{fmt(r['urgency_accuracy']):>9}"
+                     f"{fmt(r['severe_recall']):>11}{fmt(r['minor_recall']):>10}"
+                     f"{str(r['called_acute']) + '/' + str(r['true_acute']):>16}")
+    return "\n".join(lines)
+
+
+HEADLINE = (("role macro-F1", lambda m: m["role"]["macro_f1"]), ("minor F1", lambda m: m["minor"]["f1"]),
+            ("urgency macro-F1", lambda m: m["urgency"]["macro_f1"]),
+            ("acute recall", lambda m: m["urgency"]["acute_recall"]),
+            ("acute precision", lambda m: m["urgency"]["acute_precision"]),
+            ("share called acute", lambda m: m["urgency"]["share_called_acute"]),
+            ("severe recall", lambda m: m["urgency"]["severe_recall"]),
+            ("under by 2 levels", lambda m: m["urgency"]["under_by_two_levels"]))
+
+
+def format_comparison(model: dict, baseline: dict) -> str:
+    """The model beside the plain baseline on the same data."""
+    lines = [f"  {'':<20}{'model':>8}{'baseline':>10}"]
+    for name, get in HEADLINE:
+        a, b = get(model), get(baseline)
+        lines.append(f"  {name:<20}{'-' if a is None else format(a, '.3f'):>8}{'-' if b is None else format(b, '.3f'):>10}")
+    return "model vs plain baseline (TF-IDF char 2-5 + word 1-2, logistic regression):\n" + "\n".join(lines)

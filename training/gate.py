@@ -16,7 +16,7 @@ from pathlib import Path
 
 from triage.artifacts import ArtifactError, active_version, read_manifest, set_active
 from triage.model import TriageModel
-from training.data import Example, load_challenge, load_seed
+from training.data import Example, held_out_sets, load_challenge, load_seed
 from training.evaluate import evaluate
 
 MARGIN = 0.02
@@ -58,7 +58,7 @@ class Comparison:
 
 def default_sets(gold: list[Example] | None = None) -> dict[str, list[Example]]:
     seed = load_seed()
-    sets = {"held-out test split": [e for e in seed if e.split == "test"], "challenge set": load_challenge()}
+    sets = {**held_out_sets(seed), "challenge set": load_challenge()}
     if gold:
         sets["reviewed gold records"] = gold
     return sets

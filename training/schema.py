@@ -177,7 +177,10 @@ def load_labelled(paths: list[Path], max_client_messages: int | None = None) -> 
                 field, _, message = str(exc).partition(": ")
                 errors.append(LineError(str(path), number, field, message))
                 continue
-            record.__pydantic_extra__ = dict(record.__pydantic_extra__ or {}, source=path.stem, line=number)
+            extra = dict(record.__pydantic_extra__ or {})
+            if "source" in extra:  # a file's own provenance field (e.g. where a text was published)
+                extra["origin"] = extra.pop("source")
+            record.__pydantic_extra__ = dict(extra, source=path.stem, line=number)
             records.append(record)
     if errors:
         raise DataError(errors)

@@ -15,8 +15,7 @@ import joblib
 import numpy as np
 import sklearn
 import spacy
-from sklearn.base import clone
-from sklearn.model_selection import StratifiedGroupKFold, cross_val_predict
+from sklearn.model_selection import StratifiedGroupKFold
 
 from triage import __version__
 from triage.artifacts import REPORT, active_version, save_artifact, set_active
@@ -24,12 +23,14 @@ from triage.estimator import TriageEstimator
 from triage.labels import URGENCIES
 from triage.model import TriageModel
 from triage.nlp import load_pipeline, pipeline_info
+from triage.priors import PriorShift
 from triage.settings import Settings, get_settings
-from training.data import Example, load_challenge, load_examples, load_seed
+from training.baseline import PlainBaseline, save_baseline
+from training.data import Example, held_out_sets, load_challenge, load_examples, load_real_dev, load_seed
 from training.dedup import duplicate_groups
-from training.evaluate import evaluate
+from training.evaluate import breakdown, evaluate, length_bucket
 from training.report import render_report
-from training.tuning import floor_ranks, tune_urgency_policy
+from training.tuning import deployment_weights, floor_ranks, oof_proba, tune_urgency_policy
 
 
 def log(message: str) -> None:
@@ -78,17 +79,19 @@ def train(data: list[Path] | None = None, out: Path | None = None, eval_sets: di
         if with_seed:
             seed = load_seed()
             train_examples = [e for e in seed if e.split == "train"] + train_examples
-            named_eval = {"held-out test split": [e for e in seed if e.split == "test"],
-                          "challenge set": load_challenge(), **named_eval}
+            named_eval = {**held_out_sets(seed), "challenge set": load_challenge(), **named_eval}
     else:
         seed = load_seed()
         train_examples = [e for e in seed if e.split == "train"]
-        named_eval = {"held-out test split": [e for e in seed if e.split == "test"]}
+        named_eval = held_out_sets(seed)
         challenge = load_challenge()
         if challenge:
             named_eval["challenge set"] = challenge
         for name, paths in (eval_sets or {}).items():
             named_eval[name] = load_examples(paths)
+    real_dev = load_real_dev()
+    if real_dev:
+        named_eval.setdefault("real_dev", real_dev)
     log(f"{len(train_examples)} training examples from {len(Counter(e.source for e in train_examples))} source(s); "
         f"evaluation sets: {', '.join(f'{k} ({len(v)})' for k, v in named_eval.items()) or 'none'}")
 
@@ -110,19 +113,24 @@ def train(data: list[Path] | None = None, out: Path | None = None, eval_sets: di
     estimator.fit_features(X, labels)
     log(f"fitted {X.shape[1]} features x 4 heads in {time.perf_counter() - t0:.1f} s")
 
-    log("tuning urgency thresholds on out-of-fold predictions")
+    log("correcting for deployment priors and tuning urgency thresholds on out-of-fold predictions")
     groups = duplicate_groups([e.text for e in train_examples])
     folds = StratifiedGroupKFold(n_splits=5, shuffle=True, random_state=7)
     strata = [f"{u}|{r}" for u, r in zip(labels["urgency"], labels["role"])]
     splits = list(folds.split(np.zeros(len(docs)), strata, groups))
-    urgency_head = clone(estimator.heads_["urgency"])
-    oof = cross_val_predict(urgency_head, X, np.asarray(labels["urgency"]), cv=splits, method="predict_proba")
-    order = [list(estimator.heads_["urgency"].classes_).index(u) for u in URGENCIES]
-    policy, tuning = tune_urgency_policy(oof[:, order], floor_ranks([d._.red_flags for d in docs]), labels["urgency"])
-    log(f"urgency policy: {policy}; out-of-fold acute recall {tuning['oof_acute_recall']}, "
-        f"macro-F1 {tuning['oof_macro_f1']}")
+    oof = {head: (oof_proba(estimator, head, X, labels[head], splits), list(estimator.heads_[head].classes_))
+           for head in ("role", "urgency")}
+    prior_shift = PriorShift.fit(oof, labels, settings.deployment_priors)
+    urgency_oof = prior_shift.apply("urgency", *oof["urgency"])
+    order = [oof["urgency"][1].index(u) for u in URGENCIES]
+    policy, tuning = tune_urgency_policy(
+        urgency_oof[:, order], floor_ranks([d._.red_flags for d in docs]), labels["urgency"],
+        weights=deployment_weights(labels["urgency"], prior_shift.deployment["urgency"]),
+        alert_budget=settings.acute_alert_budget)
+    log(f"urgency policy: {policy}; out-of-fold acute recall {tuning['oof_acute_recall']}, share called acute at "
+        f"deployment priors {tuning['oof_share_acute_at_deployment_priors']} (budget {settings.acute_alert_budget})")
 
-    payload = {"estimator": estimator, "urgency_policy": policy, "format": 1}
+    payload = {"estimator": estimator, "urgency_policy": policy, "prior_shift": prior_shift, "format": 1}
     hash_ = data_hash(train_examples)
     created = datetime.now(timezone.utc)
     version = f"{created:%Y%m%d-%H%M%S}-{hash_[:8]}"
@@ -142,23 +150,40 @@ def train(data: list[Path] | None = None, out: Path | None = None, eval_sets: di
         "estimator": estimator.get_params(),
         "n_features": int(X.shape[1]),
         "urgency_policy": policy.to_dict(),
+        "priors": prior_shift.to_dict(),
+        "acute_alert_budget": settings.acute_alert_budget,
         "tuning": tuning,
         "metrics": {},
     }
+
+    log("fitting the plain baseline on the same training data")
+    baseline = PlainBaseline().fit([e.text for e in train_examples], labels)
+    manifest["baseline_metrics"], manifest["breakdown"] = {}, {}
 
     # Evaluate through the same prediction path as `triage predict`.
     model = TriageModel(payload, manifest, settings)
     for name, examples in named_eval.items():
         eval_docs = parse(nlp, [e.text for e in examples], name)
         predictions = model.predict_docs(eval_docs)
-        manifest["metrics"][name] = evaluate([e.labels() for e in examples], predictions)
-        t = manifest["metrics"][name]
-        log(f"{name}: role macro-F1 {t['role']['macro_f1']:.3f}, minor F1 {t['minor']['f1']:.3f}, urgency macro-F1 "
-            f"{t['urgency']['macro_f1']:.3f}, acute recall {t['urgency']['acute_recall']:.3f}")
+        gold = [e.labels() for e in examples]
+        manifest["metrics"][name] = evaluate(gold, predictions)
+        manifest["baseline_metrics"][name] = evaluate(gold, baseline.predict([e.text for e in examples]))
+        manifest["breakdown"][name] = {
+            "length": breakdown(gold, predictions, [length_bucket(e.text) for e in examples]),
+            "register": breakdown(gold, predictions, [e.register or e.source for e in examples]),
+            "language": breakdown(gold, predictions, [e.lang for e in examples]),
+        }
+        t, b = manifest["metrics"][name], manifest["baseline_metrics"][name]
+        log(f"{name}: role macro-F1 {t['role']['macro_f1']:.3f} (baseline {b['role']['macro_f1']:.3f}), minor F1 "
+            f"{t['minor']['f1']:.3f} ({b['minor']['f1']:.3f}), urgency macro-F1 {t['urgency']['macro_f1']:.3f} "
+            f"({b['urgency']['macro_f1']:.3f}), acute recall {t['urgency']['acute_recall']:.3f}, acute precision "
+            f"{t['urgency']['acute_precision']:.3f}, called acute {t['urgency']['share_called_acute']:.1%}")
 
     manifest["training"] = {"seconds": round(time.perf_counter() - started, 1)}
     root = Path(settings.model_dir)
     model_dir = Path(out) if out else root / version
+    model_dir.mkdir(parents=True, exist_ok=True)
+    manifest["baseline"] = save_baseline(model_dir, baseline)
     manifest = save_artifact(model_dir, payload, manifest)
     render_report(model_dir / REPORT, manifest)
     log(f"wrote {model_dir} (report: {model_dir / REPORT})")

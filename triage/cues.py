@@ -11,11 +11,11 @@ from __future__ import annotations
 import re
 
 from spacy.language import Language
-from spacy.tokens import Doc, Token
+from spacy.tokens import Doc, Span, Token
 
 from triage.lexicon import (
     FIRST_OBJ, FIRST_PL_SUBJ, FIRST_POSS, FIRST_SG_SUBJ, HARM_VERBS, PROFESSIONS, RELATION_GROUPS,
-    SCHOOL_WORDS, THIRD_PERSON, TIME_NOW, TIME_PAST, TIME_RECENT, WORK_WORDS, YOUTH_WORDS,
+    SCHOOL_WORDS, THIRD_PERSON, TIME_NOW, TIME_PAST, TIME_RECENT, WORK_WORDS, YOUTH_WORDS, is_now_word,
 )
 
 if not Doc.has_extension("cues"):
@@ -52,6 +52,24 @@ _SELF_AGGRESSION = re.compile(
     r"\b(?:mijn|mn|m'n)\s+(?:woede|agressie|driftbuien|boosheid|geduld|handen|losse\s+handjes)\b|"
     r"\b(?:ik\s+ben\s+(?:de\s+)?dader|pleger|anger\s+management|agressieregulatie|agressietraining|"
     r"ik\s+(?:wil|moet)\s+(?:stoppen|leren)|i\s+(?:hit|hurt|lose)|spijt)\b",
+    re.I,
+)
+# Signs of a writer under 18 without an age: parents' rules and permission, school life (Dutch, Flemish
+# and English). Weighed by the model with everything else, never decisive on its own.
+_MINOR_CONTEXT = re.compile(
+    r"\b(?:(?:mijn|mn|m'n)\s+(?:ouders|moeder|vader|mama|papa|ma|pa)\s+(?:mogen|mag)\s+(?:dit\s+|het\s+)?(?:niet|nie|nooit)|"
+    r"(?:mag|mocht)\s+(?:ik\s+)?(?:niet|nie|nooit)\s+van\s+(?:mijn|mn|m'n)\s+(?:ouders|moeder|vader|mama|papa)|"
+    r"van\s+(?:mijn|mn|m'n)\s+(?:ouders|moeder|vader|mama|papa)\s+mag\s+ik|zakgeld|huiswerk|bedtijd|huisarrest|"
+    r"na\s+school|op\s+school|naar\s+school|(?:mijn|mn|m'n)\s+(?:mentor|juf|meester|klas)|"
+    r"my\s+(?:mum|mom|parents|dad)\s+(?:won'?t|wont|doesn'?t|don'?t)\s+(?:let|know)|grounded|"
+    r"(?:year|grade)\s+(?:[5-9]|1[0-2])\b|(?:[5-9]|1[0-2])th\s+grade|high\s+school|middle\s+school|my\s+teacher)",
+    re.I,
+)
+# An adult telling of their own childhood: the harm is past and the writer is not a minor.
+_CHILDHOOD_RECALL = re.compile(
+    r"\b(?:toen\s+ik\s+(?:klein|kind|jong|nog\s+thuis|\d{1,2})|als\s+kind|in\s+mijn\s+jeugd|mijn\s+jeugd|"
+    r"vroeger\s+thuis|opgegroeid|ik\s+ben\s+nu\s+\d{2}|inmiddels\s+\d{2}|jaren\s+later|"
+    r"when\s+i\s+was\s+(?:a\s+)?(?:kid|child|little|young)|as\s+a\s+(?:kid|child)|growing\s+up)",
     re.I,
 )
 _PROCEDURE = re.compile(
@@ -163,14 +181,41 @@ _LEXICON = frozenset().union(
 )
 
 
+_LINKED_PRONOUNS = frozenset({"hij", "zij", "ze", "hem", "haar", "he", "she", "him", "her"})
+
+
+def _narrative_cues(sents: list[Span], add) -> None:
+    """How a longer message is built: the tense of its last sentences (which decide time: real messages
+    tell the past first and end in the present) and whether a story about then comes before them."""
+    if len(sents) < 3:
+        return
+    last = sents[-2:]
+    tenses = {tense for sent in last for t in sent if "Fin" in t.morph.get("VerbForm") for tense in t.morph.get("Tense")}
+    if "Pres" in tenses:
+        add("end_tense=pres")
+    if tenses == {"Past"}:
+        add("end_tense=past")
+    if any(is_now_word(t) for sent in last for t in sent):
+        add("end_time=now")
+    if any("?" in sent.text for sent in last):
+        add("end_question")
+    early = {t.lower_ for sent in sents[:-2] for t in sent}
+    if early & (TIME_PAST | TIME_RECENT) and "Pres" in tenses:
+        add("story_then_present")
+
+
 def extract_cues(doc: Doc) -> dict[str, float]:
     cues: dict[str, float] = {}
 
     def add(key: str, value: float = 1.0) -> None:
         cues[key] = max(cues.get(key, 0.0), value)
 
+    # No length feature: a word count must not decide a role (real messages are long whatever the role).
     n = len(doc)
-    add("len=" + ("1-3" if n <= 3 else "4-10" if n <= 10 else "11-30" if n <= 30 else "31+"))
+    # Time words decide time only in the last two sentences of a longer message: "nu" in the story part
+    # ("nu ik erover nadenk", "sinds hij nu werk heeft") says nothing about danger at this moment.
+    sents = list(doc.sents)
+    story_end = sents[-2].start if len(sents) >= 3 else 0
     text = doc._.text if doc._.text is not None else doc.text
     if "?" in text:
         add("question")
@@ -178,9 +223,16 @@ def extract_cues(doc: Doc) -> dict[str, float]:
         add("procedure_word")
     if _SELF_AGGRESSION.search(text):
         add("self_aggression")
+    if _MINOR_CONTEXT.search(text):
+        add("minor_context")
+    if _CHILDHOOD_RECALL.search(text):
+        add("childhood_recall")
 
     has_first = has_third = False
     lemmas: list[str] = []
+    # The relation a third-person pronoun most likely refers to: the last "mijn man" / "haar vader"
+    # mentioned before it (long messages name the person once, then say "hij").
+    antecedent: str | None = None
     for tok in doc:
         low, lemma = tok.lower_, tok.lemma_.lower()
         if not (tok.is_punct or tok.is_space):
@@ -193,8 +245,8 @@ def extract_cues(doc: Doc) -> dict[str, float]:
             has_third = True
         if low in YOUTH_WORDS:
             add("youth_word")
-        if low in TIME_NOW:
-            add("time=now")
+        if is_now_word(tok):
+            add("time=now" if tok.i >= story_end else "time=now_in_story")
         elif low in TIME_RECENT:
             add("time=recent")
         elif low in TIME_PAST:
@@ -214,14 +266,16 @@ def extract_cues(doc: Doc) -> dict[str, float]:
                 person = _person(child)
                 if person is None:
                     continue
+                mine = _relation(child) if person == "rel" and _possessor(child) == "1st" else (
+                    antecedent if person == "3rd" and child.lower_ in _LINKED_PRONOUNS else None)
                 if child.dep_ in ("nsubj", "csubj"):
                     add(f"harm_subj={person}")
-                    if person == "rel" and _possessor(child) == "1st":
-                        add(f"harm_subj=my_{_relation(child)}")
+                    if mine:
+                        add(f"harm_subj=my_{mine}")
                 elif child.dep_ in ("obj", "iobj", "nsubj:pass", "obl"):
                     add(f"harm_obj={person}")
-                    if person == "rel" and _possessor(child) == "1st":
-                        add(f"harm_obj=my_{_relation(child)}")
+                    if mine:
+                        add(f"harm_obj=my_{mine}")
 
         # Relation nouns and whose they are.
         group = _relation(tok)
@@ -229,6 +283,8 @@ def extract_cues(doc: Doc) -> dict[str, float]:
             owner = _possessor(tok)
             if owner:
                 add(f"poss{owner[0]}={group}")
+                if owner == "1st":
+                    antecedent = group
 
         # Work roles: "ik ben leerkracht", "als huisarts", "ik werk als", "vanuit de school".
         if low in PROFESSIONS or lemma in PROFESSIONS:
@@ -238,6 +294,7 @@ def extract_cues(doc: Doc) -> dict[str, float]:
                 add("self_profession")
 
     doc._.lemma_text = " ".join(lemmas)
+    _narrative_cues(sents, add)
     if has_first:
         add("first_person")
     if has_third:

@@ -5,6 +5,12 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
+from spacy.lang.en.stop_words import STOP_WORDS as EN_STOP_WORDS
+from spacy.lang.nl.stop_words import STOP_WORDS as NL_STOP_WORDS
+
+# Function words (and the pronouns "ik", "me", "hij"...) say nothing to an advisor on their own; who does
+# what to whom is explained by the cues instead.
+FUNCTION_WORDS = frozenset(NL_STOP_WORDS | EN_STOP_WORDS | {"mn", "m'n", "zn", "z'n", "k", "t", "'t", "s", "n"})
 
 # Dutch descriptions of the linguistic cues (triage/cues.py), for advisors.
 CUE_NL = {
@@ -31,6 +37,14 @@ CUE_NL = {
     "time=now": "tijdswoord: nu",
     "time=recent": "tijdswoord: recent",
     "time=past": "tijdswoord: verleden",
+    "minor_context": "regels van ouders of schoolleven (mogelijk minderjarig)",
+    "childhood_recall": "vertelt over de eigen jeugd",
+    "end_tense=pres": "eindigt in de tegenwoordige tijd",
+    "end_tense=past": "eindigt in de verleden tijd",
+    "end_time=now": "laatste zinnen gaan over nu",
+    "end_question": "eindigt met een vraag",
+    "story_then_present": "verhaal over vroeger, daarna het heden",
+    "time=now_in_story": "tijdswoord nu, in het verhaal (niet aan het eind)",
 }
 _GROUP_NL = {"partner": "partner", "parent": "ouder", "child": "kind", "sibling": "broer of zus",
              "family": "familielid", "neighbour": "buren", "friend": "vriend(in)", "colleague": "collega",
@@ -46,7 +60,7 @@ def describe(feature: str) -> tuple[str, str]:
     block, _, name = feature.partition("__")
     if block == "char":
         return "tekens", f'"{name.strip()}"'
-    if block == "lemma":
+    if block in ("word", "lemma"):  # lemma: models trained before the word block
         return "woord", f'"{name}"'
     if name in CUE_NL:
         return "signaal", CUE_NL[name]
@@ -74,19 +88,45 @@ def describe(feature: str) -> tuple[str, str]:
 
 
 def top_features(indices: np.ndarray, contributions: np.ndarray, names: np.ndarray, k: int = 5) -> list[dict]:
-    """The k features with the largest positive contribution (feature value x class weight)."""
+    """The k readable features with the largest positive contribution (feature value x class weight).
+
+    Character n-grams ("elp", "goe") and function words ("de", "dat ik") carry weight but mean nothing to a
+    reader: they are left out of explanations."""
     if len(indices) == 0:
         return []
-    order = np.argsort(-contributions)[:k]
     out = []
-    for j in order:
+    for j in np.argsort(-contributions):
         weight = float(contributions[j])
-        if weight <= 0:
+        if weight <= 0 or len(out) == k:
             break
         name = str(names[indices[j]])
+        block, _, value = name.partition("__")
+        if block == "char" or (block in ("word", "lemma") and all(w in FUNCTION_WORDS for w in value.split())):
+            continue
         kind, text = describe(name)
         out.append({"feature": name, "kind": kind, "description_nl": text, "weight": round(weight, 4)})
     return out
+
+
+_REASON_NL = {"role": "rol", "urgency": "urgentie", "minor": "minderjarig", "language": "taal"}
+
+
+def reason_nl(reason: str) -> str:
+    """A review reason (English, for machines: ReviewPolicy.reasons_for) in Dutch for the advisor."""
+    head, _, rest = reason.partition(": ")
+    label = _REASON_NL.get(head, head)
+    number = rest[rest.find("(") + 1:rest.find(")")] if "(" in rest else ""
+    if rest.startswith("low confidence"):
+        return f"{label}: lage zekerheid ({number})"
+    if rest.startswith("top two scores within"):
+        return f"{label}: twee hoogste scores liggen dicht bij elkaar"
+    if rest.startswith("uncertain"):
+        return f"{label}: onzeker ({number})"
+    if rest.startswith("not Dutch"):
+        return f"{label}: niet Nederlands ({number})"
+    if rest.startswith("raised by red flags"):
+        return f"{label}: verhoogd door rode vlaggen boven de inschatting van het model"
+    return reason
 
 
 ROLE_NL = {"victim": "slachtoffer", "bystander": "omstander", "perpetrator": "pleger",
@@ -113,5 +153,5 @@ def summary_nl(result: dict) -> str:
         urgency += f", verhoogd van {URGENCY_NL[exp['urgency_model']]} door rode vlaggen: {cues}"
     parts.append(urgency + because("urgency") + ".")
     if result["needs_review"]:
-        parts.append("Controle nodig: " + "; ".join(result["review_reasons"]) + ".")
+        parts.append("Controle nodig: " + "; ".join(map(reason_nl, result["review_reasons"])) + ".")
     return " ".join(parts)

@@ -67,6 +67,8 @@ RED_FLAGS: dict[str, str] = {
     "child_alone": "kind alleen of onveilig",
     "suicide": "suïciderisico",
     "hopelessness": "ziet het niet meer zitten",
+    "image_threat": "dreigt beelden te verspreiden",
+    "honour_related": "eergerelateerd of huwelijksdwang",
     "sexual_violence": "seksueel geweld",
     "emergency_call": "hulpdiensten gebeld",
 }

@@ -31,15 +31,21 @@ HARM_VERBS = frozenset({
     "mishandel", "mishandelde", "misbruikte", "verkrachtte", "beledigen", "krenken", "pijnigen", "slaag",
     "klap", "klappen", "mep", "geduwd", "ontvoeren", "wurgde", "wurg", "aanvallen", "aangevallen",
     "uitschelden", "kwetsen", "gekwetst", "verwaarlozen", "verwaarloosd", "negeren",
+    # English forms (people in the Netherlands who do not write Dutch).
+    "slapped", "slaps", "slap", "punched", "punches", "punch", "pushed", "pushes", "push", "kicked", "kicks",
+    "strangled", "strangles", "grabbed", "grabs", "hitting", "beating", "hurting", "threatens", "abusing",
+    "beaten", "assaulted", "assault", "molested", "harassed", "stalks", "stalking", "insulted", "humiliates",
 })
 
 RELATION_GROUPS: dict[str, frozenset[str]] = {
     "partner": frozenset({"man", "vrouw", "vriend", "vriendin", "partner", "echtgenoot", "echtgenote", "ex",
                           "vriendje", "vriendinnetje", "lief", "husband", "wife", "boyfriend", "girlfriend",
-                          "verloofde", "exman", "exvrouw", "ex-man", "ex-vrouw", "exvriend", "ex-vriend"}),
+                          "verloofde", "exman", "exvrouw", "ex-man", "ex-vrouw", "exvriend", "ex-vriend",
+                          "fiance", "fiancé", "spouse"}),
     "parent": frozenset({"moeder", "vader", "mama", "papa", "ma", "pa", "mam", "pap", "ouder", "ouders",
                          "stiefvader", "stiefmoeder", "mams", "moe", "va", "mum", "mom", "dad", "father",
-                         "mother", "stiefpa", "stiefma", "pleegvader", "pleegmoeder", "bonuspapa", "vaders",
+                         "mother", "stiefpa", "stiefma", "stepdad", "stepfather", "stepmother", "stepmom",
+                         "parents", "mommy", "daddy", "pleegvader", "pleegmoeder", "bonuspapa", "vaders",
                          "moeders", "papa's", "mama's", "mamaa", "papaa", "meme", "vake", "moemoe"}),
     "child": frozenset({"kind", "kinderen", "dochter", "zoon", "zoontje", "dochtertje", "kindje", "baby",
                         "kids", "kleinkind", "kleindochter", "kleinzoon", "stiefdochter", "stiefzoon",
@@ -94,11 +100,32 @@ YOUTH_WORDS = frozenset({"mn", "ff", "wtf", "idk", "ofz", "wss", "fr", "bro", "s
                          "w8", "srry", "sry", "plz", "pls", "hou", "tog", "tis", "egt", "echt", "ofzo",
                          "zakgeld", "telefoon", "mobiel", "snap", "insta", "tiktok", "school", "mentor"})
 
-TIME_NOW = frozenset({"nu", "nou", "net", "zojuist", "zonet", "momenteel", "vannacht", "vanavond", "vandaag",
-                      "straks", "zometeen", "zo", "vanmiddag", "vanochtend", "vanmorgen", "rn", "now", "tonight",
+# Not "nou" or "zo": fillers ("nou ja", "zo bang") far more often than words for now.
+TIME_NOW = frozenset({"nu", "net", "zojuist", "zonet", "momenteel", "vannacht", "vanavond", "vandaag",
+                      "straks", "zometeen", "vanmiddag", "vanochtend", "vanmorgen", "rn", "now", "tonight",
                       "seffens", "direct", "meteen", "dadelijk", "onmiddellijk"})
 TIME_RECENT = frozenset({"gisteren", "gisteravond", "gisternacht", "eergisteren", "vorige", "afgelopen",
                          "weekend", "laatst", "onlangs", "recent", "sinds", "steeds", "elke", "iedere",
                          "vaker", "weer", "opnieuw", "yesterday"})
+# "net" means "just now" ("hij is net weg") but also "just like / just before / exactly" ("net als zijn vader",
+# "net voor mijn voeten"): after these words, or in a clause told in the past, it is not a word for now.
+NET_NOT_NOW_AFTER = frozenset({"als", "zo", "zoals", "voor", "na", "niet", "genoeg", "iets", "wat", "even", "te",
+                               "op", "in", "over", "onder", "een", "de", "het", "die", "dat", "zijn", "haar",
+                               "mijn", "hoe", "waar", "wanneer", "toen", "tegen", "naast", "nog", "nooit"})
+
+
+def is_now_word(tok) -> bool:
+    """A time word for now, with "net" read in context (see NET_NOT_NOW_AFTER)."""
+    low = tok.lower_
+    if low != "net":
+        return low in TIME_NOW
+    nxt = tok.doc[tok.i + 1].lower_ if tok.i + 1 < len(tok.doc) else ""
+    if nxt in NET_NOT_NOW_AFTER:
+        return False
+    head = tok.head
+    return not ("Past" in head.morph.get("Tense") or any("Past" in c.morph.get("Tense") for c in head.children
+                                                          if c.dep_.startswith("aux")))
+
+
 TIME_PAST = frozenset({"vroeger", "geleden", "toen", "destijds", "ooit", "jeugd", "kind", "verleden",
                        "vorig", "jaren", "ago"})

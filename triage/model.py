@@ -15,6 +15,7 @@ from triage.features import doc_text
 from triage.labels import MAX_TEXT_CHARS, TOPICS
 from triage.language import detect_language
 from triage.nlp import PipelineError, exclusive, load_pipeline, transient, warm_tokenizer
+from triage.priors import PriorShift
 from triage.settings import Settings, get_settings
 
 EXPLAINED_HEADS = ("role", "minor", "urgency")
@@ -69,6 +70,8 @@ class TriageModel:
     def __init__(self, payload: dict, manifest: dict, settings: Settings, model_dir: Path | None = None):
         self.estimator = payload["estimator"]
         self.urgency_policy: UrgencyPolicy = payload["urgency_policy"]
+        # Models trained before deployment priors existed carry none: their scores stay as fitted.
+        self.prior_shift: PriorShift = payload.get("prior_shift") or PriorShift()
         self.manifest = manifest
         self.model_dir = model_dir
         self.version: str = manifest["version"]
@@ -131,6 +134,8 @@ class TriageModel:
     def predict_docs(self, docs: Sequence) -> list[dict]:
         X = self.estimator.transform(docs)
         proba = self.estimator.predict_proba_features(X)
+        for head in ("role", "urgency"):
+            proba[head] = self.prior_shift.apply(head, proba[head], self.estimator.classes_[head])
         rounded = {head: np.round(p, 4).tolist() for head, p in proba.items()}
         out = []
         for i, doc in enumerate(docs):
@@ -180,7 +185,7 @@ class TriageModel:
         return result
 
     def _top_features(self, row: tuple[np.ndarray, np.ndarray], labels: dict) -> dict[str, list[dict]]:
-        """Per head, the features of this opener that pushed most towards the chosen label."""
+        """Per head, the readable features of this opener that pushed most towards the chosen label."""
         indices, values = row
         columns = [self._explain_cols[head][labels[head]] for head in EXPLAINED_HEADS]
         contrib = self._explain_w[indices][:, columns] * values[:, None]

@@ -16,7 +16,7 @@ from spacy.language import Language
 from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc, Span
 
-from triage.lexicon import NEGATIONS
+from triage.lexicon import NEGATIONS, is_now_word
 
 # ---------------------------------------------------------------------------------------------
 # Pattern language: a list of word sets (a word or phrase, matched on LOWER or LEMMA) and gaps
@@ -53,7 +53,8 @@ AF = _w("af")
 LOCKED = _w("opsluiten", "opgesloten", "opgesloot", "locked", "ingesloten", "insluiten", "opgesloten.")
 SLOT = _w("slot", "op slot")
 DEUR = _w("deur", "deuren", "voordeur", "kamer", "kamerdeur", "slaapkamer")
-KEYS = _w("sleutel", "sleutels", "huissleutel", "huissleutels", "keys", "telefoon")
+# Not "telefoon": a phone taken away is control (and a common punishment of teenagers), not being locked in.
+KEYS = _w("sleutel", "sleutels", "huissleutel", "huissleutels", "keys")
 TAKEN = _w("afgepakt", "afpakken", "afgenomen", "meegenomen", "meenemen", "verstopt", "verstoppen",
            "gepakt", "pakte", "afgepakt.", "weggenomen", "ingenomen")
 NOW = _w("nu", "net", "zojuist", "zonet", "momenteel", "rn", "now", "seffens")
@@ -97,6 +98,12 @@ SIT = _w("zitten", "zit", "zat", "zaten", "gezeten", "aanzitten", "aangezeten")
 AAN = _w("aan")
 BODY_OBJ = _w("me", "mij", "mijn", "mn", "haar", "hem", "ons", "zusje", "dochter")
 NOT_SEE = _w("zie", "zien", "zag")
+IMAGES = _w("naaktfoto", "naaktfoto's", "naaktfotos", "naaktbeelden", "nudes", "nude", "filmpje", "filmpjes",
+            "seksfilmpje", "sexfilmpje", "naaktfilmpje", "foto's", "fotos", "video", "video's", "beelden", "pics",
+            "photos", "pictures", "videos")
+SPREAD = _w("verspreiden", "verspreidt", "versturen", "verstuurt", "doorsturen", "stuurt", "sturen", "online",
+            "posten", "post", "delen", "deelt", "opsturen", "internet", "send", "sends", "share", "leak", "leaks",
+            "publish")
 SITTEN = _w("zitten")
 
 # name -> (Dutch label, floors for (now/unspecified, recent, past), patterns)
@@ -124,6 +131,10 @@ CUES: dict[str, tuple[str, tuple[str | None, str | None, str | None], list[list]
         [DEUR, gap(4), SLOT],
         [KEYS, gap(4), TAKEN],
         [_w("laat", "laten", "liet"), OBJ, gap(1), _w("niet", "nie", "ni"), gap(1), _w("weg", "eruit")],
+        # Separable verbs: the particle closes the clause ("hij sluit me elke avond op").
+        [_w("sluit", "sluiten", "sloot", "sloten"), gap(2), OBJ, gap(3), _w("op")],
+        [_w("sluit", "sluiten", "sloot", "sloten"), gap(2), CHILD, gap(3), _w("op")],
+        [_w("lock", "locks", "locking"), gap(3), _w("in", "up")],
     ]),
     "happening_now": ("gebeurt nu", ("acute", None, None), [
         [NOW, gap(2), NOW_HARM],
@@ -131,12 +142,18 @@ CUES: dict[str, tuple[str, tuple[str | None, str | None, str | None], list[list]
         [_w("staat", "staan", "stond"), gap(3), DOOR_THREAT],
         [_w("op dit moment"), gap(3), NOW_HARM],
         [_w("is", "zijn", "zijn"), _w("aan"), _w("het"), NOW_HARM],
+        # Someone forcing a door the writer is behind: "hij ramt tegen de slaapkamerdeur".
+        [_w("ramt", "rammen", "bonkt", "bonken", "beukt", "beuken", "trapt", "schopt", "banging", "bangs",
+            "kicking", "pounding"), gap(5), _w("deur", "slaapkamerdeur", "badkamerdeur", "voordeur", "door")],
+        [_w("right"), _w("now")],
     ]),
     "serious_injury": ("ernstig letsel", ("acute", "high", None), [
         [_w("bewusteloos", "unconscious", "bewustloos")],
         [_w("reageert", "reageren", "ademt", "beweegt"), _w("niet", "nie", "ni", "niet meer")],
         [_w("ligt", "lag", "liggen"), gap(3), _w("grond", "vloer")],
         [_w("bloedt", "bloeden", "bloedend", "bloedde", "bleeding")],
+        [_w("neergestoken", "stabbed", "doorgestoken")],
+        [_w("ben", "is", "werd", "zijn", "word"), _w("gestoken")],  # not "door een wesp gestoken"
         # A shaken or limp baby or small child: risk of brain injury, always acute.
         [BABY, gap(10), _w("geschud", "geschut", "schudde", "schudden", "gerammeld", "shook", "shaken")],
         [_w("geschud", "schudde", "schudden", "shook", "shaken"), gap(3), BABY],
@@ -169,6 +186,20 @@ CUES: dict[str, tuple[str, tuple[str | None, str | None, str | None], list[list]
     "hopelessness": ("ziet het niet meer zitten", ("high", None, None), [
         [NOT_SEE, gap(2), _w("niet", "nie"), _w("meer"), SITTEN],
     ]),
+    "image_threat": ("dreigt beelden te verspreiden", ("high", "high", None), [
+        [IMAGES, gap(12), SPREAD],
+        [SPREAD, gap(4), IMAGES],
+        [_w("sextortion", "sextortie", "wraakporno", "revenge porn")],
+    ]),
+    "honour_related": ("eergerelateerd of huwelijksdwang", ("high", "high", None), [
+        [_w("eerwraak", "huwelijksdwang", "uithuwelijken", "uitgehuwelijkt", "eergerelateerd", "eergerelateerde",
+            "familie-eer", "familieeer")],
+        [_w("gedwongen", "dwingen", "dwingt", "forced", "force"), gap(3), _w("trouwen", "huwelijk", "huwen", "marry",
+                                                                             "marriage")],
+        [_w("eer", "schande", "honour", "honor", "shame"), gap(6), _w("familie", "vader", "broers", "broer", "family",
+                                                                      "brothers", "ooms")],
+        [_w("familie", "vader", "broers", "family", "brothers"), gap(6), _w("eer", "schande", "honour", "honor")],
+    ]),
     "sexual_violence": ("seksueel geweld", ("high", "high", None), [
         [RAPE],
         [SIT, AAN, BODY_OBJ],
@@ -188,9 +219,12 @@ PAST_PHRASES = ("jaar geleden", "jaren geleden", "maanden geleden", "in het verl
 RECENT_MARKERS = frozenset({"gisteren", "gisteravond", "gisternacht", "eergisteren", "vorige", "afgelopen",
                             "weekend", "laatst", "onlangs", "dagen", "weken", "week", "yesterday"})
 HABITUAL_MARKERS = frozenset({"vaak", "soms", "altijd", "regelmatig", "elke", "iedere", "meestal", "geregeld",
-                              "steeds", "vaker", "telkens", "weekends", "often", "sometimes"})
+                              "steeds", "vaker", "telkens", "weekends", "often", "sometimes", "keer", "keren",
+                              "meerdere", "meermaals", "herhaaldelijk", "weleens", "dikwijls", "times", "always",
+                              "every", "usually", "regularly"})
+# "nog" is not among them: "toen ik nog klein was", "nog steeds" tell nothing about now.
 NOW_MARKERS = frozenset({"nu", "net", "zojuist", "zonet", "vannacht", "vanavond", "vandaag", "straks",
-                         "nog", "momenteel", "meteen", "rn", "now", "tonight", "zometeen"})
+                         "momenteel", "meteen", "rn", "now", "tonight", "zometeen", "right", "currently"})
 
 
 @dataclass(frozen=True)
@@ -313,28 +347,73 @@ def _is_negated(span: Span, gaps: frozenset[int] = frozenset()) -> bool:
     return False
 
 
-def _when(span: Span) -> str:
-    """now | recent | past | unspecified, from time words in the sentence and else the verb's tense.
+def _clause(span: Span) -> Span:
+    """The clause around a cue: from the previous clause break to the next one."""
+    doc = span.doc
+    start = span.start
+    while start > 0 and doc[start - 1].lower_ not in CLAUSE_BREAK and not doc[start].is_sent_start:
+        start -= 1
+    end = span.end
+    while end < len(doc) and doc[end].lower_ not in CLAUSE_BREAK and not doc[end].is_sent_start:
+        end += 1
+    return doc[start:end]
 
-    Repeated situations ("vaak", "elke week") without a word for now count as recent: serious, but
-    not by themselves danger within hours.
-    """
-    # The sentences the cue touches (the parser sometimes splits a sentence inside a cue).
-    sent = span.doc[span[0].sent.start:span[-1].sent.end]
-    text = sent.text.lower()
-    words = {t.lower_ for t in sent}
+
+def _words(span: Span) -> set[str]:
+    """The lower-case words of a span, without a "net" that does not mean "just now" ("net als")."""
+    return {t.lower_ for t in span if t.lower_ != "net" or is_now_word(t)}
+
+
+def _time_words(words: set[str], text: str, habit_first: bool = False) -> str | None:
     if any(p in text for p in PAST_PHRASES) or words & PAST_MARKERS:
         return "past"
+    if habit_first and words & HABITUAL_MARKERS:
+        return "recent"  # "nu slaat hij me soms": these days, not at this moment
     if words & NOW_MARKERS:
         return "now"
     if words & RECENT_MARKERS or words & HABITUAL_MARKERS:
         return "recent"
-    # No time word: a verb in the simple past ("hij wurgde me") tells of something that happened.
+    return None
+
+
+def _when(span: Span) -> str:
+    """now | recent | past | unspecified, from time words and else the verb's tense.
+
+    The cue's own clause decides first ("hij heeft me meerdere keren gewurgd, nu is het rustig" is
+    habitual, not now), then its sentence. Repeated situations ("vaak", "elke week", "meerdere keren")
+    without a word for now count as recent: serious, but not by themselves danger within hours. A verb
+    in the simple past ("hij wurgde me") or the perfect ("hij heeft me gewurgd") tells of something that
+    happened, unless the sentence says it is now.
+    """
+    clause = _clause(span)
+    found = _time_words(_words(clause), clause.text.lower(), habit_first=True)
+    if found:
+        return found
+    # The sentences the cue touches (the parser sometimes splits a sentence inside a cue).
+    sent = span.doc[span[0].sent.start:span[-1].sent.end]
+    found = _time_words(_words(sent), sent.text.lower())
+    if found:
+        return found
     verb = span.root if span.root.pos_ in ("VERB", "AUX") else span.root.head
-    if "Past" in verb.morph.get("Tense") and not any("Pres" in t.morph.get("Tense") for t in verb.children
-                                                      if t.dep_.startswith("aux")):
+    auxiliaries = [t for t in verb.children if t.dep_.startswith("aux")]
+    if "Past" in verb.morph.get("Tense") and not any("Pres" in t.morph.get("Tense") for t in auxiliaries):
+        return "recent"
+    if "Part" in verb.morph.get("VerbForm") and auxiliaries and _told_before_the_end(span, sent, verb, auxiliaries):
         return "recent"
     return "unspecified"
+
+
+def _told_before_the_end(span: Span, sent: Span, verb, auxiliaries) -> bool:
+    """A perfect tense ("hij heeft me gewurgd") in the story part of a longer message: told before its last two
+    sentences (which decide time), not a passive or future, and no present-tense verb beside it ("... en staat
+    nu in de keuken"). A short message in the perfect may be about just now and keeps its acute floor."""
+    if any(t.lemma_.lower() in ("worden", "zullen", "gaan") for t in auxiliaries):
+        return False
+    if any("Pres" in t.morph.get("Tense") and "Fin" in t.morph.get("VerbForm") and t not in auxiliaries and t != verb
+           for t in sent):
+        return False
+    last_two = [s.start for s in span.doc.sents][-2:]
+    return len(last_two) == 2 and sent.start < last_two[0]
 
 
 def _floor(cue: str, when: str) -> str | None:

@@ -9,8 +9,10 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from triage.priors import DEFAULT_PRIORS, validate_priors
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SPACY_MODEL = "nl_core_news_sm"
@@ -30,6 +32,17 @@ class Settings(BaseSettings):
     # Decision thresholds for needs_review (see triage/decision.py).
     review_min_confidence: float = Field(0.5, ge=0.0, le=1.0)
     review_min_margin: float = Field(0.1, ge=0.0, le=1.0)
+
+    # Training-time settings, recorded in the model's manifest (see docs/model.md). The class priors
+    # of the chats the deployment expects (JSON: {"urgency": {...}, "role": {...}}; estimates), and the
+    # share of chats that may be called acute at those priors (the alert budget).
+    deployment_priors: dict[str, dict[str, float]] = Field(default_factory=lambda: DEFAULT_PRIORS)
+    acute_alert_budget: float = Field(0.08, gt=0.0, lt=1.0)
+
+    @field_validator("deployment_priors")
+    @classmethod
+    def _priors(cls, v: dict) -> dict:
+        return validate_priors(v)
 
 
 @lru_cache(maxsize=1)

@@ -91,7 +91,9 @@ def cmd_predict(args) -> int:
 
 def cmd_evaluate(args) -> int:
     from training.data import load_examples
-    from training.evaluate import evaluate, format_metrics
+    from training.baseline import load_baseline
+    from training.evaluate import (breakdown, evaluate, format_breakdown, format_comparison, format_metrics,
+                                   length_bucket)
     from training.schema import DataError
 
     try:
@@ -100,14 +102,30 @@ def cmd_evaluate(args) -> int:
         _err(str(exc))
         return EXIT_BAD_INPUT
     model = _load_model(args.model)
-    predictions = model.predict([e.text for e in examples])
-    metrics = evaluate([e.labels() for e in examples], predictions)
+    texts = [e.text for e in examples]
+    gold = [e.labels() for e in examples]
+    predictions = model.predict(texts)
+    metrics = evaluate(gold, predictions)
     metrics["model_version"] = model.version
+    metrics["breakdown"] = {
+        "length": breakdown(gold, predictions, [length_bucket(t) for t in texts]),
+        "register": breakdown(gold, predictions, [e.register or e.source for e in examples]),
+        "language": breakdown(gold, predictions, [e.lang for e in examples]),
+    }
+    baseline = None if args.no_baseline else load_baseline(model.model_dir, model.manifest)
+    if baseline is not None:
+        metrics["baseline"] = evaluate(gold, baseline.predict(texts))
     if args.json:
         print(json.dumps(metrics, indent=2, ensure_ascii=False))
     else:
         print(f"model {model.version} ({model.pipeline_label})")
         print(format_metrics(", ".join(args.data), metrics))
+        if baseline is not None:
+            print(format_comparison(metrics, metrics["baseline"]))
+        else:
+            print("(no plain baseline stored with this model: it was trained before baselines were saved)")
+        for kind, table in metrics["breakdown"].items():
+            print(format_breakdown(f"by {kind}", table))
     return 0
 
 
@@ -339,6 +357,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", nargs="+", required=True, metavar="FILE")
     p.add_argument("--model", help="model directory (default: the active model)")
     p.add_argument("--json", action="store_true", help="print the metrics as JSON")
+    p.add_argument("--no-baseline", action="store_true",
+                   help="skip the plain baseline stored with the model (shown beside the model by default)")
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("models", help="list, show, compare or activate model versions")

@@ -176,6 +176,13 @@
     return new RegExp(`(?<![\\p{L}\\p{N}])${parts.join("\\s+")}(?![\\p{L}\\p{N}])`, "giu");
   }
 
+  /** A regular expression for a word n-gram feature ("mijn man"): the words as typed. */
+  function wordPattern(phrase) {
+    const words = phrase.trim().split(/\s+/).filter(Boolean);
+    if (!words.length) return null;
+    return new RegExp(`(?<![\\p{L}\\p{N}])${words.map(escapeRe).join("\\s+")}(?![\\p{L}\\p{N}])`, "giu");
+  }
+
   /** A regular expression for a character n-gram feature (a leading or trailing space marks a
    *  word boundary). */
   function charPattern(gram) {
@@ -217,7 +224,7 @@
     try { return new RegExp(source, "gi"); } catch (e) { return null; }
   }
 
-  /** The spans of the words behind one head's decision: lemma and character n-gram features where
+  /** The spans of the words behind one head's decision: word, lemma and character n-gram features where
    *  they occur, cue features through their word lists, red-flag cue features through the flags. */
   function driverSpans(text, head, features, flags) {
     const spans = [];
@@ -232,7 +239,8 @@
         }
         continue;
       }
-      const patterns = block === "lemma" ? [lemmaPattern(name)] : block === "char" ? [charPattern(name)]
+      const patterns = block === "lemma" ? [lemmaPattern(name)] : block === "word" ? [wordPattern(name)]
+        : block === "char" ? [charPattern(name)]
         : block === "cue" ? cuePatterns(name) : [];
       for (const re of patterns) {
         if (!re) continue;

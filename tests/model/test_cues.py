@@ -21,6 +21,43 @@ def test_who_harms_whom(nlp, text, key):
     assert key in cues(nlp, text)
 
 
+def test_pronoun_is_linked_to_the_relation_it_refers_to(nlp):
+    # Long messages name the person once ("mijn man") and then say "hij".
+    found = cues(nlp, "Ik ben tien jaar getrouwd met mijn man. Vroeger was hij lief. Sinds vorig jaar slaat hij me "
+                      "als hij gedronken heeft.")
+    assert "harm_subj=my_partner" in found
+    assert "harm_subj=my_partner" not in cues(nlp, "Hij slaat me als hij gedronken heeft.")
+
+
+@pytest.mark.parametrize("text", [
+    "mijn ouders mogen niet weten dat ik hier zit",
+    "van mijn moeder mag ik na school niet naar vrienden",
+    "my mum won't let me go out and I get grounded all the time",
+])
+def test_minor_context_without_an_age(nlp, text):
+    assert "minor_context" in cues(nlp, text)
+
+
+def test_net_is_now_only_when_it_means_just_now(nlp):
+    assert "time=now" in cues(nlp, "hij is net weggegaan")
+    assert "time=now" not in cues(nlp, "hij is net als zijn vader")
+    assert "time=now" not in cues(nlp, "hij gooide het bord net voor mijn voeten kapot")
+
+
+def test_childhood_recall(nlp):
+    assert "childhood_recall" in cues(nlp, "Toen ik klein was sloeg mijn vader mij. Ik ben nu 41.")
+    assert "childhood_recall" in cues(nlp, "When I was a child my stepdad hit me")
+    assert "childhood_recall" not in cues(nlp, "mijn vader slaat mij")
+
+
+def test_narrative_cues_read_the_last_sentences(nlp):
+    found = cues(nlp, "Vroeger woonden we in Zwolle. Mijn vader dronk toen veel. Hij schreeuwde elke avond. "
+                      "Nu woon ik alleen. Is het normaal dat ik er nog steeds aan denk?")
+    assert {"end_tense=pres", "end_question", "story_then_present"} <= set(found)
+    assert "end_time=now" in found  # "nu" in the last two sentences
+    assert not any(k.startswith("end_") for k in cues(nlp, "hij slaat me"))  # a short opener has no story
+
+
 def test_victim_and_perpetrator_cues_differ(nlp):
     victim = cues(nlp, "hij slaat me")
     perpetrator = cues(nlp, "ik sla haar")
@@ -90,7 +127,7 @@ def test_transformers_follow_the_estimator_contract(nlp):
     names = union.get_feature_names_out()
     assert X.shape == (4, len(names))
     assert any(n.startswith("char__") for n in names)
-    assert "lemma__slaan" in set(names)  # "geslagen" -> "slaan"
+    assert {"word__geslagen", "word__heeft me"} <= set(names)  # words as typed, not lemmas
     assert "cue__harm_by=me" in set(names)
     assert np.isfinite(X.toarray()).all()
 
@@ -170,7 +207,7 @@ def test_predictions_leave_no_chat_words_in_the_pipeline(active_model):
 
     nlp = active_model.nlp
     texts = ["Mijn buurman Xandrijn Qorvelaar slaat zijn vrouw, ze wonen op de Zwibbelkade 12",
-             "hoi", "ik ben 13 en mijn stiefvader Brombeldoor heeft me gisteren gewurgd"]
+             "hoi", "ik ben 13 en mijn stiefvader Brombeldoor heeft me net gewurgd"]
     active_model.predict(texts)
     before = len(nlp.vocab.strings)
     results = active_model.predict(texts)

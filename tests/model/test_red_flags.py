@@ -39,6 +39,21 @@ def cues(nlp, text):
     ("emergency_call", "moet ik de politie bellen?"),
     ("sexual_violence", "mijn oom zit aan me als niemand kijkt"),
     ("sexual_violence", "ik ben verkracht"),
+    # Separable verbs: the particle closes the clause.
+    ("locked_in", "mijn vader sluit mijn broertje elke avond op in de schuur"),
+    ("locked_in", "ze sloot ons gisteren op in de badkamer"),
+    ("image_threat", "mijn ex heeft naaktfoto's van mij en zegt dat hij ze naar mijn ouders stuurt"),
+    ("image_threat", "he says he will send the pictures to everyone at my school"),
+    ("honour_related", "mijn broers zeggen dat ik de familie te schande maak"),
+    ("honour_related", "ze willen me dwingen te trouwen met een neef"),
+    # English.
+    ("weapon", "he is standing in the kitchen with a knife"),
+    ("threat_to_kill", "my husband said he will kill me"),
+    ("locked_in", "he locks me in the bedroom when he goes out"),
+    ("suicide", "i want to kill myself"),
+    ("happening_now", "hij ramt met zijn schouder tegen de slaapkamerdeur"),
+    ("happening_now", "her boyfriend is banging on the bathroom door"),
+    ("serious_injury", "mijn moeder is gestoken"),
 ])
 def test_cue_fires(nlp, cue, text):
     assert cue in cues(nlp, text)
@@ -64,6 +79,12 @@ def test_negated_cue_does_not_fire(nlp, cue, text):
     ("suicide", "ik zei tegen mn moeder dat ik wou dat ze dood was"),
     ("child_alone", "ik zit alleen thuis met de kinderen en mag niet werken"),
     ("suicide", "mag ik vragen of jullie ook met mensen praten die zelf iets fout deden"),
+    ("locked_in", "ik sluit mijn fiets altijd op"),
+    # Control, not being locked in (annotation guide: coercive_control).
+    ("locked_in", "mijn vader heeft mijn telefoon afgepakt en ik mag niet naar buiten"),
+    ("serious_injury", "ik ben door een wesp gestoken"),
+    ("happening_now", "hij slaat de deur dicht en gaat weg"),
+    ("image_threat", "ik heb de foto's van de vakantie met mijn familie gedeeld"),
 ])
 def test_look_alikes_do_not_fire(nlp, cue, text):
     assert cue not in cues(nlp, text)
@@ -98,6 +119,29 @@ def test_flag_reports_character_span(nlp):
 ])
 def test_strangulation_floor_depends_on_time(nlp, text, when, floor):
     assert ("strangulation", when, floor) in flags(nlp, text)
+
+
+def test_repeated_strangulation_with_a_calm_present_is_high_not_acute(nlp):
+    # The annotation guide: past or habitual strangulation is high; acute needs danger now.
+    text = "hij heeft me meerdere keren bij mijn keel gegrepen als hij boos was. nu is het even rustig"
+    assert ("strangulation", "recent", "high") in flags(nlp, text)
+
+
+def test_perfect_tense_in_the_story_part_of_a_long_message_is_recent(nlp):
+    text = ("We zijn acht jaar samen. Hij heeft me een keer bij mijn keel gepakt. Daarna was hij weken lief. "
+            "Nu gaat het wel. Wat moet ik doen?")
+    assert ("strangulation", "recent", "high") in flags(nlp, text)
+
+
+def test_perfect_tense_in_a_short_message_may_be_now(nlp):
+    # Said on its own, it may have happened minutes ago: the twijfelregel keeps the acute floor.
+    assert ("strangulation", "unspecified", "acute") in flags(nlp, "hij heeft me gewurgd")
+    assert ("weapon", "unspecified", "acute") in flags(nlp, "hij heeft een mes gepakt en staat in de keuken")
+
+
+def test_these_days_is_not_this_moment(nlp):
+    assert ("happening_now", "recent", None) in flags(nlp, "nu slaat hij me soms als hij gedronken heeft")
+    assert ("happening_now", "now", "acute") in flags(nlp, "hij slaat me nu, help")
 
 
 def test_past_weapon_has_no_floor(nlp):

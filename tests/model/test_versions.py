@@ -70,7 +70,7 @@ def test_compare_shows_both_models_and_fails_the_weak_one(registry):
     assert proc.returncode == 1
     summary = json.loads(proc.stdout)
     assert summary["active"] == registry["good"] and summary["candidate"] == registry["weak"]
-    assert set(summary["sets"]) == {"held-out test split", "challenge set"}
+    assert set(summary["sets"]) == {"held-out test split", "held-out real-register split", "challenge set"}
     assert not summary["passed"] and summary["failures"]
     good = summary["sets"]["challenge set"]["active"]["role_macro_f1"]
     weak = summary["sets"]["challenge set"]["candidate"]["role_macro_f1"]

@@ -156,12 +156,15 @@ def test_redacted_prediction_offsets_and_features(model):
                                     "end_char": len(raw), "when": "now", "floor": None})
     prediction["explanation"]["role"].append({"feature": "lemma__jan", "kind": "woord", "description_nl": '"jan"',
                                               "weight": 0.1})
+    prediction["explanation"]["urgency"].append({"feature": "word__jan de", "kind": "woord",
+                                                 "description_nl": '"jan de"', "weight": 0.1})
     redacted, safe, counts = redact_prediction(raw, prediction)
     assert redacted == "[NAAM] heeft me gewurgd, bel [TELEFOON]" and counts == {"NAAM": 1, "TELEFOON": 1}
     assert safe["red_flags"][-1]["text"] == redacted
     strangled = next(f for f in safe["red_flags"] if f["cue"] == "strangulation")
     assert redacted[strangled["start_char"]:strangled["end_char"]] == strangled["text"] == "gewurgd"
     assert safe["explanation"]["role"][-1]["feature"] == "lemma__[NAAM]"
+    assert safe["explanation"]["urgency"][-1]["feature"] == "word__[NAAM]"
     assert "Jan" not in json.dumps(safe) and "12345678" not in json.dumps(safe)
     assert prediction["red_flags"][-1]["text"] == raw, "the served prediction is not changed"
 

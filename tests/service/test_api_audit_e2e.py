@@ -214,7 +214,8 @@ def test_review_retrain_activate_end_to_end(servers, tmp_path, registry, db_url)
         assert r.status_code == 409, r.text
         refusal = r.json()
         assert refusal["code"] == "quality_gate_failed" and refusal["failures"]
-        assert set(refusal["comparison"]["sets"]) == {"held-out test split", "challenge set", "reviewed gold records"}
+        assert set(refusal["comparison"]["sets"]) == {"held-out test split", "held-out real-register split",
+                                                      "challenge set", "reviewed gold records"}
         assert refusal["comparison"]["sets"]["reviewed gold records"]["candidate"]["n"] == len(ids)
         assert (root / "ACTIVE").read_text().strip() == old_version
         assert http.post("/v1/triage", json={"text": "hoi"}, headers=Q).json()["model_version"] == old_version

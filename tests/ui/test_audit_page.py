@@ -74,7 +74,7 @@ def test_list_filters_and_record_view(page, sign_in, api):
     assert "(rode vlag: wapen" in text.text_content()
     # the words behind each decision: lemma and character n-grams where they occur, linguistic
     # cues through the model's word lists ("mijn man" for cue__poss1=partner), red-flag cues
-    mappable = ("lemma__", "char__", "cue__poss1=", "cue__harm", "cue__time=", "cue__flag")
+    mappable = ("word__", "lemma__", "char__", "cue__poss1=", "cue__harm", "cue__time=", "cue__flag")
     tags = {tag for group in re.findall(r"\(([^()]*)\)", text.text_content()) for tag in group.split(", ")}
     for head, head_nl in (("urgency", "urgentie"), ("role", "rol"), ("minor", "minderjarig")):
         if any(f["feature"].startswith(mappable) for f in record["explanation"][head]):

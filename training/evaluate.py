@@ -219,3 +219,13 @@ def format_comparison(model: dict, baseline: dict) -> str:
         a, b = get(model), get(baseline)
         lines.append(f"  {name:<20}{'-' if a is None else format(a, '.3f'):>8}{'-' if b is None else format(b, '.3f'):>10}")
     return "model vs plain baseline (TF-IDF char 2-5 + word 1-2, logistic regression):\n" + "\n".join(lines)
+
+
+def breakdowns(examples: Sequence, predictions: Sequence[dict]) -> dict:
+    """Errors by length, register (or the site a real text came from) and language."""
+    gold = [e.labels() for e in examples]
+    return {
+        "length": breakdown(gold, predictions, [length_bucket(e.text) for e in examples]),
+        "register": breakdown(gold, predictions, [e.register or e.source for e in examples]),
+        "language": breakdown(gold, predictions, [e.lang for e in examples]),
+    }

@@ -1,9 +1,16 @@
 """Comparing model versions and the quality gate in front of activation.
 
-A candidate may replace the active model only if, on the same held-out data (the seed test split,
-the challenge set and, where given, the reviewed gold records), it is not worse on acute recall
-and not more than MARGIN worse on role or urgency macro-F1. A forced activation needs a reason and
-is recorded in the activation log next to the models.
+A candidate may replace the active model only if, on the same held-out data (the seed test splits,
+the challenge set and, where given, the reviewed gold records):
+
+- its acute recall stays at or above the target (0.95), or, where the active model is below the
+  target, at or above the active model's;
+- its acute F2 (recall weighted four times precision: missing danger is the worst error, but an alarm
+  for a third of all chats is no alarm) is not more than MARGIN below the active model's;
+- it lets no more acute openers fall to normal or low than the active model;
+- it is not more than MARGIN worse on role or urgency macro-F1.
+
+A forced activation needs a reason and is recorded in the activation log next to the models.
 """
 
 from __future__ import annotations
@@ -17,7 +24,7 @@ from pathlib import Path
 from triage.artifacts import ArtifactError, active_version, read_manifest, set_active
 from triage.model import TriageModel
 from training.data import Example, held_out_sets, load_challenge, load_seed
-from training.evaluate import evaluate
+from training.evaluate import TARGETS, evaluate
 
 MARGIN = 0.02
 ACTIVATION_LOG = "activations.jsonl"
@@ -49,6 +56,8 @@ class Comparison:
             rows[name] = {
                 who: {"n": m["n"], "role_macro_f1": m["role"]["macro_f1"], "minor_f1": m["minor"]["f1"],
                       "urgency_macro_f1": m["urgency"]["macro_f1"], "acute_recall": m["urgency"]["acute_recall"],
+                      "acute_precision": m["urgency"]["acute_precision"],
+                      "share_called_acute": m["urgency"]["share_called_acute"],
                       "acute_as_normal_or_low": m["urgency"]["acute_as_normal_or_low"]}
                 for who, m in pair.items()
             }
@@ -82,14 +91,34 @@ def compare(root: Path, candidate: str, against: str | None = None,
     if against:
         for name, pair in result.metrics.items():
             old, new = pair["active"], pair["candidate"]
-            if new["urgency"]["acute_recall"] < old["urgency"]["acute_recall"]:
-                result.failures.append(f"{name}: acute recall {new['urgency']['acute_recall']:.3f} < "
-                                       f"{old['urgency']['acute_recall']:.3f}")
+            if not any(g == "acute" for g in (e.urgency for e in sets[name])):
+                pass  # no acute opener in this set: recall and F2 say nothing
+            else:
+                result.failures += _acute_failures(name, old["urgency"], new["urgency"])
             for head in ("role", "urgency"):
                 if new[head]["macro_f1"] < old[head]["macro_f1"] - MARGIN:
                     result.failures.append(f"{name}: {head} macro-F1 {new[head]['macro_f1']:.3f} is more than "
                                            f"{MARGIN} below {old[head]['macro_f1']:.3f}")
     return result
+
+
+def acute_f2(urgency: dict) -> float:
+    p, r = urgency["acute_precision"], urgency["acute_recall"]
+    return 5 * p * r / (4 * p + r) if p + r else 0.0
+
+
+def _acute_failures(name: str, old: dict, new: dict) -> list[str]:
+    failures = []
+    target = TARGETS["acute_recall"]
+    if new["acute_recall"] < min(target, old["acute_recall"]):
+        failures.append(f"{name}: acute recall {new['acute_recall']:.3f} is below the target {target} "
+                        f"or the active model's {old['acute_recall']:.3f}")
+    if acute_f2(new) < acute_f2(old) - MARGIN:
+        failures.append(f"{name}: acute F2 {acute_f2(new):.3f} is more than {MARGIN} below {acute_f2(old):.3f}")
+    if new["acute_as_normal_or_low"] > old["acute_as_normal_or_low"]:
+        failures.append(f"{name}: {new['acute_as_normal_or_low']} acute openers predicted normal or low "
+                        f"(active model: {old['acute_as_normal_or_low']})")
+    return failures
 
 
 def activate(root: Path, candidate: str, *, force: bool = False, reason: str | None = None,

@@ -28,7 +28,7 @@ from triage.settings import Settings, get_settings
 from training.baseline import PlainBaseline, save_baseline
 from training.data import Example, held_out_sets, load_challenge, load_examples, load_real_dev, load_seed
 from training.dedup import duplicate_groups
-from training.evaluate import breakdown, evaluate, length_bucket
+from training.evaluate import breakdowns, evaluate
 from training.report import render_report
 from training.tuning import deployment_weights, floor_ranks, oof_proba, tune_urgency_policy
 
@@ -168,11 +168,7 @@ def train(data: list[Path] | None = None, out: Path | None = None, eval_sets: di
         gold = [e.labels() for e in examples]
         manifest["metrics"][name] = evaluate(gold, predictions)
         manifest["baseline_metrics"][name] = evaluate(gold, baseline.predict([e.text for e in examples]))
-        manifest["breakdown"][name] = {
-            "length": breakdown(gold, predictions, [length_bucket(e.text) for e in examples]),
-            "register": breakdown(gold, predictions, [e.register or e.source for e in examples]),
-            "language": breakdown(gold, predictions, [e.lang for e in examples]),
-        }
+        manifest["breakdown"][name] = breakdowns(examples, predictions)
         t, b = manifest["metrics"][name], manifest["baseline_metrics"][name]
         log(f"{name}: role macro-F1 {t['role']['macro_f1']:.3f} (baseline {b['role']['macro_f1']:.3f}), minor F1 "
             f"{t['minor']['f1']:.3f} ({b['minor']['f1']:.3f}), urgency macro-F1 {t['urgency']['macro_f1']:.3f} "

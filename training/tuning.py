@@ -24,7 +24,9 @@ ACUTE_RECALL_TARGET = 0.95
 # lets one odd training item pull the guard threshold to zero, and every chat to high with it.
 FALL_ALLOWANCE = 0.005
 ACUTE_GRID = np.round(np.arange(0.01, 0.61, 0.01), 3)
-HIGH_GRID = np.round(np.arange(0.10, 0.71, 0.025), 3)
+# At most 0.5: "at least high" whenever acute or high is the likelier side. A higher bar would prefer
+# under-triage, and under-triage costs more than over-triage.
+HIGH_GRID = np.round(np.arange(0.10, 0.51, 0.025), 3)
 GUARD_GRID = np.round(np.array([0.002, 0.005, 0.01, 0.015, 0.02, 0.03, 0.04, 0.05, 0.075, 0.1, 0.15, 0.2]), 3)
 
 

@@ -184,9 +184,10 @@ _LEXICON = frozenset().union(
 _LINKED_PRONOUNS = frozenset({"hij", "zij", "ze", "hem", "haar", "he", "she", "him", "her"})
 
 
-def _narrative_cues(sents: list[Span], add) -> None:
+def _narrative_cues(sents: list[Span], story_time: bool, add) -> None:
     """How a longer message is built: the tense of its last sentences (which decide time: real messages
-    tell the past first and end in the present) and whether a story about then comes before them."""
+    tell the past first and end in the present) and whether a story about then (story_time: a past or
+    recent time word before them) comes first."""
     if len(sents) < 3:
         return
     last = sents[-2:]
@@ -195,12 +196,9 @@ def _narrative_cues(sents: list[Span], add) -> None:
         add("end_tense=pres")
     if tenses == {"Past"}:
         add("end_tense=past")
-    if any(is_now_word(t) for sent in last for t in sent):
-        add("end_time=now")
     if any("?" in sent.text for sent in last):
         add("end_question")
-    early = {t.lower_ for sent in sents[:-2] for t in sent}
-    if early & (TIME_PAST | TIME_RECENT) and "Pres" in tenses:
+    if story_time and "Pres" in tenses:
         add("story_then_present")
 
 
@@ -233,6 +231,7 @@ def extract_cues(doc: Doc) -> dict[str, float]:
     # The relation a third-person pronoun most likely refers to: the last "mijn man" / "haar vader"
     # mentioned before it (long messages name the person once, then say "hij").
     antecedent: str | None = None
+    story_time = False
     for tok in doc:
         low, lemma = tok.lower_, tok.lemma_.lower()
         if not (tok.is_punct or tok.is_space):
@@ -246,11 +245,15 @@ def extract_cues(doc: Doc) -> dict[str, float]:
         if low in YOUTH_WORDS:
             add("youth_word")
         if is_now_word(tok):
-            add("time=now" if tok.i >= story_end else "time=now_in_story")
-        elif low in TIME_RECENT:
-            add("time=recent")
-        elif low in TIME_PAST:
-            add("time=past")
+            if tok.i >= story_end:
+                add("time=now")
+                if story_end:
+                    add("end_time=now")
+            else:
+                add("time=now_in_story")
+        elif low in TIME_RECENT or low in TIME_PAST:
+            add("time=recent" if low in TIME_RECENT else "time=past")
+            story_time = story_time or tok.i < story_end
         if low in WORK_WORDS or lemma in WORK_WORDS:
             add("work_word")
         if low in SCHOOL_WORDS:
@@ -294,7 +297,7 @@ def extract_cues(doc: Doc) -> dict[str, float]:
                 add("self_profession")
 
     doc._.lemma_text = " ".join(lemmas)
-    _narrative_cues(sents, add)
+    _narrative_cues(sents, story_time, add)
     if has_first:
         add("first_person")
     if has_third:
@@ -309,9 +312,15 @@ def extract_cues(doc: Doc) -> dict[str, float]:
     if _SCHOOL_YEAR.search(text):
         add("school_year")
 
-    for flag in doc._.red_flags or ():
+    flags = doc._.red_flags or ()
+    for flag in flags:
         add(f"flag={flag.cue}")
         add(f"flag_when={flag.when}")
+    # Interactions a linear model cannot form itself: danger words told only about then.
+    if "harm_tense=past" in cues and "harm_tense=pres" not in cues:
+        add("harm_only_past")
+    if flags and all(f.when in ("past", "recent") for f in flags):
+        add("flags_not_now")
     return cues
 
 

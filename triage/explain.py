@@ -45,6 +45,8 @@ CUE_NL = {
     "end_question": "eindigt met een vraag",
     "story_then_present": "verhaal over vroeger, daarna het heden",
     "time=now_in_story": "tijdswoord nu, in het verhaal (niet aan het eind)",
+    "harm_only_past": "geweld alleen in de verleden tijd",
+    "flags_not_now": "rode vlaggen alleen uit het verleden of recent, niet nu",
 }
 _GROUP_NL = {"partner": "partner", "parent": "ouder", "child": "kind", "sibling": "broer of zus",
              "family": "familielid", "neighbour": "buren", "friend": "vriend(in)", "colleague": "collega",

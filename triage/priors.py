@@ -63,6 +63,8 @@ def shift(proba: np.ndarray, ratio: np.ndarray) -> np.ndarray:
 
 def implicit_prior(proba: np.ndarray, frequencies: np.ndarray, iterations: int = 200, tol: float = 1e-9) -> np.ndarray:
     """ρ such that shift(proba, frequencies / ρ) averages to frequencies (see the module docstring)."""
+    if (frequencies <= 0).any():
+        raise ValueError("no training examples of a class: its implicit prior cannot be estimated")
     rho = proba.mean(axis=0)
     for _ in range(iterations):
         mean = shift(proba, frequencies / rho).mean(axis=0)

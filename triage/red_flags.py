@@ -40,7 +40,7 @@ SQUEEZE = _w("dichtknijpen", "dichtgeknepen", "dichtdrukken", "dichtgedrukt", "d
              "knijpen", "kneep", "knijpt", "geknepen", "drukken", "drukte", "drukt", "gedrukt", "dicht",
              "toeknijpen", "toegeknepen", "greep", "grijpen", "gegrepen", "vastpakken", "vastgepakt",
              "pakte", "gepakt", "pakken", "pakt", "knelde", "knellen", "dichtgeduwd", "vastgehouden",
-             "vasthouden", "hield")
+             "vasthouden", "hield", "grabbed", "grab", "grabs", "squeezed", "squeezing", "held", "pinned")
 HANDS = _w("hand", "handen", "handje", "arm", "armen", "hands", "hand's")
 KILL = _w("vermoorden", "vermoord", "vermoordt", "vermoordde", "vermoorde", "doodmaken", "doodgemaakt",
           "doodslaan", "doodsteken", "doodschieten", "ombrengen", "omgebracht", "afmaken", "kill", "killen",

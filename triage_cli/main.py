@@ -90,42 +90,54 @@ def cmd_predict(args) -> int:
 
 
 def cmd_evaluate(args) -> int:
-    from training.data import load_examples
+    """Metrics per set, the plain baseline beside the model, and where the errors are. Without --data: the
+    held-out splits, the challenge set and, where ../shared has it, the real-text measuring set."""
+    from triage.artifacts import ArtifactError
     from training.baseline import load_baseline
-    from training.evaluate import (breakdown, evaluate, format_breakdown, format_comparison, format_metrics,
-                                   length_bucket)
+    from training.data import held_out_sets, load_challenge, load_examples, load_real_dev, load_seed
+    from training.evaluate import breakdowns, evaluate, format_breakdown, format_comparison, format_metrics
     from training.schema import DataError
 
     try:
-        examples = load_examples([Path(p) for p in args.data])
+        if args.data:
+            sets = {", ".join(args.data): load_examples([Path(p) for p in args.data])}
+        else:
+            sets = {**held_out_sets(load_seed()), "challenge set": load_challenge(), "real_dev": load_real_dev()}
     except DataError as exc:
         _err(str(exc))
         return EXIT_BAD_INPUT
     model = _load_model(args.model)
-    texts = [e.text for e in examples]
-    gold = [e.labels() for e in examples]
-    predictions = model.predict(texts)
-    metrics = evaluate(gold, predictions)
-    metrics["model_version"] = model.version
-    metrics["breakdown"] = {
-        "length": breakdown(gold, predictions, [length_bucket(t) for t in texts]),
-        "register": breakdown(gold, predictions, [e.register or e.source for e in examples]),
-        "language": breakdown(gold, predictions, [e.lang for e in examples]),
-    }
-    baseline = None if args.no_baseline else load_baseline(model.model_dir, model.manifest)
-    if baseline is not None:
-        metrics["baseline"] = evaluate(gold, baseline.predict(texts))
+    try:
+        baseline = None if args.no_baseline else load_baseline(model.model_dir, model.manifest)
+    except ArtifactError as exc:
+        _err(f"{exc} (--no-baseline evaluates the model alone)")
+        return EXIT_BAD_INPUT
+    results = {}
+    for name, examples in sets.items():
+        if not examples:
+            continue
+        texts = [e.text for e in examples]
+        gold = [e.labels() for e in examples]
+        predictions = model.predict(texts)
+        metrics = evaluate(gold, predictions)
+        metrics["model_version"] = model.version
+        metrics["breakdown"] = breakdowns(examples, predictions)
+        if baseline is not None:
+            metrics["baseline"] = evaluate(gold, baseline.predict(texts))
+        results[name] = metrics
     if args.json:
-        print(json.dumps(metrics, indent=2, ensure_ascii=False))
-    else:
-        print(f"model {model.version} ({model.pipeline_label})")
-        print(format_metrics(", ".join(args.data), metrics))
+        print(json.dumps(results if not args.data else next(iter(results.values())), indent=2, ensure_ascii=False))
+        return 0
+    print(f"model {model.version} ({model.pipeline_label})")
+    for name, metrics in results.items():
+        print(format_metrics(name, metrics))
         if baseline is not None:
             print(format_comparison(metrics, metrics["baseline"]))
         else:
             print("(no plain baseline stored with this model: it was trained before baselines were saved)")
         for kind, table in metrics["breakdown"].items():
             print(format_breakdown(f"by {kind}", table))
+        print()
     return 0
 
 
@@ -208,7 +220,8 @@ def _print_comparison(summary: dict, as_json: bool) -> None:
     print(f"active {summary['active'] or '(none)'}  vs  candidate {summary['candidate']}")
     for name, rows in summary["sets"].items():
         print(f"  {name} (n={rows['candidate']['n']})")
-        for key in ("role_macro_f1", "minor_f1", "urgency_macro_f1", "acute_recall", "acute_as_normal_or_low"):
+        for key in ("role_macro_f1", "minor_f1", "urgency_macro_f1", "acute_recall", "acute_precision",
+                    "share_called_acute", "acute_as_normal_or_low"):
             old = rows.get("active", {}).get(key, "")
             print(f"    {key:<24}{old!s:>10}{rows['candidate'][key]!s:>10}")
     verdict = "passes" if summary["passed"] else "FAILS: " + "; ".join(summary["failures"])
@@ -354,7 +367,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_predict)
 
     p = sub.add_parser("evaluate", help="evaluate the model on labelled JSONL")
-    p.add_argument("--data", nargs="+", required=True, metavar="FILE")
+    p.add_argument("--data", nargs="+", metavar="FILE",
+                   help="labelled JSONL (default: the held-out splits, the challenge set and ../shared/eval/real_dev.jsonl)")
     p.add_argument("--model", help="model directory (default: the active model)")
     p.add_argument("--json", action="store_true", help="print the metrics as JSON")
     p.add_argument("--no-baseline", action="store_true",

@@ -107,7 +107,7 @@ def cue_lexicon() -> dict:
 
     return {
         "words": {
-            "time=now": sorted(lexicon.TIME_NOW), "time=recent": sorted(lexicon.TIME_RECENT),
+            "time=now": sorted(lexicon.TIME_NOW), "time=now_in_story": sorted(lexicon.TIME_NOW), "time=recent": sorted(lexicon.TIME_RECENT),
             "time=past": sorted(lexicon.TIME_PAST), "harm": sorted(lexicon.HARM_VERBS),
             "first_person": sorted(lexicon.FIRST_SG_SUBJ | lexicon.FIRST_PL_SUBJ | lexicon.FIRST_OBJ),
             "third_person": sorted(lexicon.THIRD_PERSON), "self_profession": sorted(lexicon.PROFESSIONS),
@@ -117,7 +117,8 @@ def cue_lexicon() -> dict:
         "relations": {group: sorted(words) for group, words in lexicon.RELATION_GROUPS.items()},
         "possessives": {"poss1": sorted(lexicon.FIRST_POSS), "poss3": ["haar", "zijn", "z'n", "zn", "hun"]},
         "patterns": {"age": patterns("_AGE_PATTERNS"), "school_year": patterns("_SCHOOL_YEAR"),
-                     "self_aggression": patterns("_SELF_AGGRESSION"), "procedure_word": patterns("_PROCEDURE")},
+                     "self_aggression": patterns("_SELF_AGGRESSION"), "procedure_word": patterns("_PROCEDURE"),
+                     "minor_context": patterns("_MINOR_CONTEXT"), "childhood_recall": patterns("_CHILDHOOD_RECALL")},
     }
 
 

@@ -86,6 +86,28 @@ def test_evaluate_json(small_model):
     assert 0 <= metrics["urgency"]["acute_recall"] <= 1
     text = triage("evaluate", "--model", str(small_model), "--data", str(CHALLENGE)).stdout
     assert "acute recall" in text and "professional" in text
+    # beside the model: the plain baseline trained on the same data, and where the errors are
+    assert metrics["baseline"]["n"] == metrics["n"] and "acute_precision" in metrics["baseline"]["urgency"]
+    assert {"length", "register", "language"} <= set(metrics["breakdown"])
+    assert sum(g["n"] for g in metrics["breakdown"]["length"].values()) == metrics["n"]
+    assert "model vs plain baseline" in text and "by length" in text and "acute precision" in text
+
+
+def test_model_records_deployment_priors_and_a_verified_baseline(small_model, tmp_path):
+    import shutil
+
+    from triage.priors import DEFAULT_PRIORS
+
+    manifest = json.loads((small_model / "manifest.json").read_text())
+    assert manifest["priors"]["deployment_priors"] == DEFAULT_PRIORS
+    assert manifest["tuning"]["acute_alert_budget"] == manifest["acute_alert_budget"]
+    assert len(manifest["baseline"]["sha256"]) == 64
+    tampered = tmp_path / "model"
+    shutil.copytree(small_model, tampered)
+    with open(tampered / "baseline.joblib", "ab") as fh:
+        fh.write(b"x")
+    proc = triage("evaluate", "--model", str(tampered), "--data", str(CHALLENGE), check=False)
+    assert proc.returncode != 0 and "baseline.joblib" in proc.stderr and "sha256" in proc.stderr
 
 
 def test_bad_training_data_trains_nothing(tmp_path):

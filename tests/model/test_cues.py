@@ -222,3 +222,11 @@ def test_predictions_leave_no_chat_words_in_the_pipeline(active_model):
         for future in warming:
             future.result()
     assert active_model._predict(texts) == results  # the zone changes nothing in the results
+
+
+def test_english_openers_are_read_like_dutch_ones(nlp):
+    found = cues(nlp, "I'm 15 and my stepdad punched me yesterday, I'm in year 10")
+    assert {"age=12-15", "minor_context", "poss1=parent", "time=recent"} <= set(found)
+    assert "harm_to=me" in found or "harm_obj=1st" in found
+    flags = {f.cue for f in nlp("he grabbed me by the throat and said he will kill me")._.red_flags}
+    assert {"strangulation", "threat_to_kill"} <= flags

@@ -28,28 +28,35 @@ def write_transcripts(path: Path, examples) -> None:
 
 
 @pytest.fixture(scope="module")
-def registry(tmp_path_factory):
-    """A models directory with a reasonable model (active) and a much weaker candidate."""
+def registry(tmp_path_factory, active_model):
+    """A models directory with a model trained on transcripts (the first, so active by training), a much
+    weaker candidate, and the project's default model (copied in and activated through the gate: the
+    good model the weak one is compared with)."""
     tmp = tmp_path_factory.mktemp("registry")
     root = tmp / "models"
     env = {"TRIAGE_MODEL_DIR": str(root)}
-    good = sample_training_split(40, seed=5)
+    transcripts = sample_training_split(40, seed=5)
     weak = sample_training_split(5, seed=5)
-    write_transcripts(tmp / "transcripts.jsonl", good)
+    write_transcripts(tmp / "transcripts.jsonl", transcripts)
     openers = tmp / "weak.jsonl"
     openers.write_text("".join(json.dumps({"text": e.text, **e.labels()}, ensure_ascii=False) + "\n" for e in weak),
                        encoding="utf-8")
     first = triage("train", "--data", str(tmp / "transcripts.jsonl"), env=env).stdout.strip().splitlines()[-1]
     second = triage("train", "--data", str(openers), env=env).stdout.strip().splitlines()[-1]
-    return {"root": root, "env": env, "good": Path(first).name, "weak": Path(second).name, "tmp": tmp}
+    active_after_training = (root / "ACTIVE").read_text().strip()
+    good = active_model.version
+    shutil.copytree(active_model.model_dir, root / good)
+    triage("models", "activate", good, env=env)  # the default model passes the gate against the small one
+    return {"root": root, "env": env, "good": good, "weak": Path(second).name, "transcripts": Path(first).name,
+            "active_after_training": active_after_training, "tmp": tmp}
 
 
 def test_transcripts_train_on_the_opener(registry):
-    manifest = json.loads((registry["root"] / registry["good"] / "manifest.json").read_text())
+    manifest = json.loads((registry["root"] / registry["transcripts"] / "manifest.json").read_text())
     assert manifest["data"]["transcripts"] == manifest["data"]["n_train"] > 0
     assert manifest["data"]["per_source"] == {"transcripts": manifest["data"]["n_train"]}
     # The first model of a registry becomes active; the second is not activated by training.
-    assert (registry["root"] / "ACTIVE").read_text().strip() == registry["good"]
+    assert registry["active_after_training"] == registry["transcripts"]
 
 
 def test_transcript_validation_names_line_and_field(tmp_path):

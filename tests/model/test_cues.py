@@ -154,8 +154,10 @@ def test_compiled_heads_equal_scikit_learn(active_model):
     X = active_model.estimator.transform(docs)
     fast = active_model.estimator.predict_proba_features(X)
     reference = active_model.estimator.predict_proba_sklearn(X)
+    # X is float32 (epsilon 1.2e-7): the two paths sum the same products in a different order, which over
+    # ~60,000 features moves a probability by about 1e-6 at most. A wrong weight or calibrator moves it by far more.
     for head in ("role", "minor", "urgency", "topics"):
-        assert np.abs(fast[head] - reference[head]).max() < 1e-6, head
+        assert np.abs(fast[head] - reference[head]).max() < 5e-6, head
 
 
 def test_char_ngram_columns_per_word_equal_scikit_learn_and_keep_only_known_words(active_model):

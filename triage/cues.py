@@ -23,7 +23,7 @@ if not Doc.has_extension("cues"):
 if not Doc.has_extension("text"):
     Doc.set_extension("text", default=None)  # Doc.text rebuilt from tokens costs ~0.1 ms a call
 if not Doc.has_extension("lemma_text"):
-    Doc.set_extension("lemma_text", default=None)  # for the lemma n-grams, built in the same token pass
+    Doc.set_extension("lemma_text", default=None)  # optional cache read by triage.features.lemma_text
 
 _RELATION_OF = {word: group for group, words in RELATION_GROUPS.items() for word in words}
 _NUMBER_WORDS = {"acht": 8, "negen": 9, "tien": 10, "elf": 11, "twaalf": 12, "dertien": 13, "veertien": 14,
@@ -227,15 +227,12 @@ def extract_cues(doc: Doc) -> dict[str, float]:
         add("childhood_recall")
 
     has_first = has_third = False
-    lemmas: list[str] = []
     # The relation a third-person pronoun most likely refers to: the last "mijn man" / "haar vader"
     # mentioned before it (long messages name the person once, then say "hij").
     antecedent: str | None = None
     story_time = False
     for tok in doc:
         low, lemma = tok.lower_, tok.lemma_.lower()
-        if not (tok.is_punct or tok.is_space):
-            lemmas.append(lemma)
         if low not in _LEXICON and lemma not in _LEXICON:
             continue  # most tokens: nothing below can fire
         if low in FIRST_SG_SUBJ or low in FIRST_OBJ:
@@ -296,7 +293,6 @@ def extract_cues(doc: Doc) -> dict[str, float]:
                          "onze", "i'm", "am"}:
                 add("self_profession")
 
-    doc._.lemma_text = " ".join(lemmas)
     _narrative_cues(sents, story_time, add)
     if has_first:
         add("first_person")

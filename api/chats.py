@@ -20,6 +20,7 @@ the chat; an advisor's override is linked to the chat's latest audit record.
 from __future__ import annotations
 
 import logging
+import time
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -36,14 +37,19 @@ from api.schemas import ChatCreate, CloseRequest, MessageCreate, OverrideRequest
 from api.settings import ApiSettings
 from api.triager import Triager, combine_client_text
 from triage.explain import ROLE_NL, URGENCY_NL
+from triage.guidance import RED_FLAGS
 from triage.labels import URGENCY_RANK
 from triage.queue import QueueItem, RankedItem, rank
+from triage.severity import severity
 
 log = logging.getLogger("triage.api")
 
 OPEN_STATUSES = ("waiting", "claimed")
 MAX_CLOCK_SKEW = timedelta(minutes=5)
 MESSAGE_RETRIES = 5
+HEARTBEAT_WRITE_SECONDS = 10.0  # a heartbeat within this of the last one is not written again
+EXPIRY_CHECK_SECONDS = 5.0      # how often one process looks for lapsed claims
+WHEN_RANK = {"now": 0, "unspecified": 1, "recent": 2, "past": 3}
 
 
 def iso(value: datetime | None) -> str | None:
@@ -87,10 +93,22 @@ def _override_note(override: dict | None) -> str:
     return f" Aangepast{who}: {', '.join(parts)} (reden: {override.get('reason', '')})."
 
 
-def build_summary(prediction: dict, override: dict | None, guidance: list[dict]) -> dict:
+def chat_severity(prediction: dict, minor: bool) -> tuple[float, str]:
+    """How severe the chat is among acute chats (triage/severity.py), with the Dutch reason."""
+    p_acute = prediction.get("scores", {}).get("urgency", {}).get("acute", 0.0)
+    out = severity(prediction["red_flags"], p_acute, bool(minor), RED_FLAGS)
+    return out.score, out.text_nl
+
+
+def build_summary(prediction: dict, override: dict | None, guidance: list[dict], alert: dict | None = None,
+                  returned: dict | None = None) -> dict:
     """What the queue shows of a chat, stored with it: {"triage": the effective triage in short,
-    "guidance": card references}. GET /v1/queue splices its JSON text into the response as is."""
+    "guidance": card references}. GET /v1/queue splices its JSON text into the response as is.
+
+    `alert`: new danger arrived over an advisor's override (the override lapsed); `returned`: the
+    chat came back to the queue because its claim lapsed. Both stay until a person acts on them."""
     triage, overridden = effective_triage(prediction, override)
+    score, score_nl = chat_severity(prediction, triage["minor"])
     return {
         "triage": {
             **triage,
@@ -100,6 +118,8 @@ def build_summary(prediction: dict, override: dict | None, guidance: list[dict])
                           for f in prediction["red_flags"]],
             "summary_nl": prediction["explanation"].get("summary_nl", "") + _override_note(override),
             "model_version": prediction["model_version"],
+            "severity": score, "severity_nl": score_nl,
+            "alert": alert, "returned": returned,
         },
         "guidance": [{"id": c["id"], "title": c["title"], "reason": c["reason"]} for c in guidance],
     }
@@ -125,6 +145,7 @@ class ChatService:
         self.settings = settings
         self.audit = AuditStore(db, settings)
         self.queue_view = QueueView(db)
+        self._expiry_checked = float("-inf")
 
     # --- triage -----------------------------------------------------------------------------
     def _triage(self, texts: list[str], override: dict | None) -> dict[str, Any]:
@@ -135,6 +156,11 @@ class ChatService:
         return {"prediction": prediction, "override": override, "triage": triage, "guidance": guidance,
                 "summary": build_summary(prediction, override, guidance), "truncated": truncated,
                 "chars": len(combined), "text": combined}
+
+    def _with_marks(self, result: dict, alert: dict | None, returned: dict | None) -> dict:
+        """The result with its summary carrying the chat's alert and return notice."""
+        summary = build_summary(result["prediction"], result["override"], result["guidance"], alert, returned)
+        return {**result, "summary": summary}
 
     def _audit_values(self, result: dict, source: str, chat_id: str, message_count: int) -> dict:
         return self.audit.build(result["text"], result["prediction"], result["guidance"], source=source,
@@ -148,6 +174,7 @@ class ChatService:
             urgency=triage["urgency"], role=triage["role"], minor=triage["minor"],
             needs_review=triage["needs_review"], prediction=result["prediction"], override=result["override"],
             guidance=result["guidance"], summary=result["summary"],
+            severity=result["summary"]["triage"]["severity"],
             model_version=result["prediction"]["model_version"])
         return chat_values
 
@@ -200,6 +227,9 @@ class ChatService:
 
     # --- more client messages ----------------------------------------------------------------
     def add_message(self, chat_id: str, body: MessageCreate) -> dict:
+        """A further client message, while the chat waits or while an advisor has it: stored, shown
+        to the advisor, and the whole client text triaged again. New danger over an advisor's
+        override lapses the override and raises an alert (see `lapse_override`)."""
         now = utcnow()
         received = (body.received_at or now).astimezone(timezone.utc)
         if received > now + MAX_CLOCK_SKEW:
@@ -209,27 +239,30 @@ class ChatService:
                 chat = session.get(Chat, chat_id)
                 if chat is None:
                     raise not_found(chat_id)
-                if chat.status != "waiting":
-                    raise conflict("chat_not_waiting", f"chat '{chat_id}' is {chat.status}; messages are only "
-                                                       f"triaged while the chat waits")
+                if chat.status not in OPEN_STATUSES:
+                    raise conflict("chat_not_open", f"chat '{chat_id}' is {chat.status}; messages are only "
+                                                    f"taken while the chat waits or is claimed")
                 if chat.message_count >= self.settings.max_messages_per_chat:
                     raise conflict("too_many_messages", f"chat '{chat_id}' already has {chat.message_count} "
-                                                        f"messages, the most kept for triage")
+                                                        f"messages, the most kept per chat")
                 texts = list(session.scalars(select(ChatMessage.raw_text).where(ChatMessage.chat_id == chat_id)
                                              .order_by(ChatMessage.seq)))
                 version, count, old_override = chat.version, chat.message_count, chat.override
                 old_prediction = chat.prediction
+                old_marks = chat.summary.get("triage", {})
             texts = [t for t in texts if t] + [body.text]
-            override, lapsed = _carry_override(old_override, None)
-            result = self._triage(texts, override)
-            override, lapsed = _carry_override(old_override, result["prediction"])
-            if lapsed:
+            result = self._triage(texts, old_override)
+            override, lapse = lapse_override(old_override, old_prediction, result["prediction"], now)
+            alert = lapse["alert"] if lapse else old_marks.get("alert")
+            if lapse:
                 result = {**result, **self._retriage_with(result["prediction"], override)}
+            result = self._with_marks(result, alert, old_marks.get("returned"))
             audit = self._audit_values(result, "message", chat_id, count + 1)
             with self.db.write() as session:
                 values = self._apply(dict(updated_at=now, version=version + 1, message_count=count + 1), result)
                 done = session.execute(
-                    update(Chat).where(Chat.chat_id == chat_id, Chat.version == version, Chat.status == "waiting")
+                    update(Chat).where(Chat.chat_id == chat_id, Chat.version == version,
+                                       Chat.status.in_(OPEN_STATUSES))
                     .values(**values).execution_options(synchronize_session=False)).rowcount
                 if done != 1:
                     continue
@@ -241,10 +274,13 @@ class ChatService:
                 data["previous"] = {k: old_prediction[k] for k in ("urgency", "role", "minor")}
                 session.add(ChatEvent(chat_id=chat_id, at=now, kind="triage", actor="model", data=data))
                 self.audit.add(session, audit)
-                if lapsed:
-                    session.add(ChatEvent(chat_id=chat_id, at=now, kind="override_lapsed", actor="model",
-                                          data={"fields": lapsed, "reason": "new messages raised the urgency above "
-                                                                            "the advisor's override"}))
+                if lapse:
+                    session.add(ChatEvent(chat_id=chat_id, at=now, kind="override_lapsed", actor="model", data={
+                        "fields": lapse["fields"], "kept": sorted((override or {}).get("fields", {})),
+                        "new_red_flags": lapse["new_red_flags"], "model_urgency": result["prediction"]["urgency"],
+                        "reason_nl": lapse["alert"]["text_nl"]}))
+            if lapse and self.triager.metrics is not None:
+                self.triager.metrics.overrides.labels("lapsed").inc()
             return self.view(chat_id, truncated=result["truncated"])
         raise conflict("concurrent_update", f"chat '{chat_id}' changed while the message was added; send it again")
 
@@ -272,20 +308,123 @@ class ChatService:
         now = utcnow()
         with self.db.write() as session:
             if not self._transition(session, chat_id, ("waiting",),
-                                    dict(status="claimed", claimed_by=advisor, claimed_at=now, updated_at=now)):
+                                    dict(status="claimed", claimed_by=advisor, claimed_at=now, last_seen_at=now,
+                                         updated_at=now)):
                 status, claimed_by = self._state(session, chat_id)
                 if status == "claimed":
                     raise conflict("already_claimed", f"chat '{chat_id}' is already claimed by {claimed_by}")
                 raise conflict("chat_not_waiting", f"chat '{chat_id}' is {status} and cannot be claimed")
+            self._clear_returned(session, chat_id)
             session.add(ChatEvent(chat_id=chat_id, at=now, kind="claimed", actor=advisor, data={}))
-        return self.view(chat_id)
+        return self.view(chat_id, history=True)
+
+    @staticmethod
+    def _clear_returned(session: Session, chat_id: str) -> None:
+        """A person took the chat: the notice that its earlier claim lapsed has served."""
+        chat = session.get(Chat, chat_id)
+        triage = chat.summary.get("triage", {})
+        if triage.get("returned"):
+            chat.summary = {**chat.summary, "triage": {**triage, "returned": None}}
+
+    def heartbeat(self, chat_id: str, advisor: str) -> dict:
+        """The claiming advisor's page is alive. Written at most every HEARTBEAT_WRITE_SECONDS and
+        without a version bump: it changes nothing an optimistic writer of the chat relies on."""
+        now = utcnow()
+        with self.db.read() as session:
+            row = session.execute(select(Chat.status, Chat.claimed_by, Chat.last_seen_at)
+                                  .where(Chat.chat_id == chat_id)).first()
+        if row is None:
+            raise not_found(chat_id)
+        status, claimed_by, last_seen = row
+        self._check_holder(chat_id, status, claimed_by, advisor)
+        if last_seen is None or (now - last_seen).total_seconds() >= HEARTBEAT_WRITE_SECONDS:
+            with self.db.write() as session:
+                done = session.execute(
+                    update(Chat).where(Chat.chat_id == chat_id, Chat.status == "claimed", Chat.claimed_by == advisor)
+                    .values(last_seen_at=now).execution_options(synchronize_session=False)).rowcount
+                if done != 1:
+                    status, claimed_by = self._state(session, chat_id)
+                    self._check_holder(chat_id, status, claimed_by, advisor)
+        return self.view(chat_id, history=True)
+
+    @staticmethod
+    def _check_holder(chat_id: str, status: str, claimed_by: str | None, advisor: str) -> None:
+        if status == "claimed" and claimed_by != advisor:
+            raise conflict("claimed_by_other", f"chat '{chat_id}' is claimed by {claimed_by}, not {advisor}",
+                           field="advisor")
+        if status != "claimed":
+            raise conflict("chat_not_claimed", f"chat '{chat_id}' is {status}; it is no longer claimed by {advisor}")
+
+    def reassign(self, chat_id: str, advisor: str, actor: str) -> dict:
+        """A supervisor (for now: admin) hands a claimed chat to another advisor."""
+        now = utcnow()
+        with self.db.write() as session:
+            status, previous = self._state(session, chat_id)
+            if status != "claimed" or not self._transition(
+                    session, chat_id, ("claimed",),
+                    dict(claimed_by=advisor, claimed_at=now, last_seen_at=now, updated_at=now),
+                    (Chat.claimed_by == previous,)):
+                status, _ = self._state(session, chat_id)
+                raise conflict("chat_not_claimed", f"chat '{chat_id}' is {status}; only a claimed chat can be "
+                                                   f"reassigned")
+            session.add(ChatEvent(chat_id=chat_id, at=now, kind="reassigned", actor=actor,
+                                  data={"from": previous, "to": advisor}))
+        return self.view(chat_id, history=True)
+
+    def expire_claims(self, now: datetime | None = None, force: bool = False) -> list[str]:
+        """Claims whose advisor's page has shown no sign of life for claim_timeout_seconds go back to
+        the queue with their waiting time, a notice and a history event. Called on queue reads, at
+        most every EXPIRY_CHECK_SECONDS per process; every update is conditional, so several
+        processes doing it at once return each chat once."""
+        mono = time.monotonic()
+        if not force and mono - self._expiry_checked < EXPIRY_CHECK_SECONDS:
+            return []
+        self._expiry_checked = mono
+        now = now or utcnow()
+        cutoff = now - timedelta(seconds=self.settings.claim_timeout_seconds)
+        with self.db.read() as session:
+            stale = session.execute(select(Chat.chat_id, Chat.version, Chat.claimed_by, Chat.last_seen_at)
+                                    .where(Chat.status == "claimed", Chat.last_seen_at < cutoff)).all()
+        returned = []
+        for chat_id, version, advisor, last_seen in stale:
+            minutes = max(1, round((now - last_seen).total_seconds() / 60))
+            notice = {"at": iso(now), "from": advisor,
+                      "text_nl": f"Terug in de wachtrij: {advisor or 'de adviseur'} gaf {minutes} min geen teken "
+                                 f"van leven. Controleer of er al contact was."}
+            with self.db.write() as session:
+                chat = session.get(Chat, chat_id)
+                if chat is None or chat.version != version or chat.status != "claimed":
+                    continue
+                summary = {**chat.summary, "triage": {**chat.summary.get("triage", {}), "returned": notice}}
+                if not self._transition(session, chat_id, ("claimed",),
+                                        dict(status="waiting", claimed_by=None, claimed_at=None, last_seen_at=None,
+                                             updated_at=now, summary=summary),
+                                        (Chat.version == version, Chat.last_seen_at < cutoff)):
+                    continue
+                session.add(ChatEvent(chat_id=chat_id, at=now, kind="claim_expired", actor=None,
+                                      data={"advisor": advisor, "last_seen_at": iso(last_seen)}))
+            log.warning("claim of chat %s by an advisor lapsed after %d min without sign of life", chat_id, minutes)
+            returned.append(chat_id)
+        return returned
+
+    def list_chats(self, status: str) -> dict:
+        """The chats in one open state, for the team's overview ("in behandeling bij ...")."""
+        self.expire_claims()
+        with self.db.read() as session:
+            chats = session.scalars(select(Chat).where(Chat.status == status).order_by(Chat.received_at)).all()
+            items = [{"chat_id": c.chat_id, "status": c.status, "claimed_by": c.claimed_by,
+                      "claimed_at": iso(c.claimed_at), "last_seen_at": iso(c.last_seen_at),
+                      "received_at": iso(c.received_at), "message_count": c.message_count,
+                      "preview": c.raw_preview, "triage": c.summary["triage"]} for c in chats]
+        return {"items": items, "count": len(items)}
 
     def release(self, chat_id: str, advisor: str | None) -> dict:
         now = utcnow()
         where = (Chat.claimed_by == advisor,) if advisor else ()
         with self.db.write() as session:
             if not self._transition(session, chat_id, ("claimed",),
-                                    dict(status="waiting", claimed_by=None, claimed_at=None, updated_at=now), where):
+                                    dict(status="waiting", claimed_by=None, claimed_at=None, last_seen_at=None,
+                                         updated_at=now), where):
                 status, claimed_by = self._state(session, chat_id)
                 if status == "claimed":
                     raise conflict("claimed_by_other", f"chat '{chat_id}' is claimed by {claimed_by}, not {advisor}",
@@ -372,13 +511,15 @@ class ChatService:
 
     # --- reading ------------------------------------------------------------------------------
     def _waiting(self, session: Session) -> list:
-        return session.execute(select(Chat.chat_id, Chat.urgency, Chat.minor, Chat.received_at, Chat.needs_review)
-                               .where(Chat.status == "waiting")).all()
+        return session.execute(select(Chat.chat_id, Chat.urgency, Chat.minor, Chat.received_at, Chat.needs_review,
+                                      Chat.severity).where(Chat.status == "waiting")).all()
 
     @staticmethod
-    def _rank(rows, now: datetime) -> list[RankedItem]:
+    def _rank(rows, now: datetime, reasons: dict[str, str] | None = None) -> list[RankedItem]:
+        reasons = reasons or {}
         return rank([QueueItem(chat_id=r.chat_id, urgency=r.urgency, minor=bool(r.minor), waiting_since=r.received_at,
-                               needs_review=bool(r.needs_review)) for r in rows], now)
+                               needs_review=bool(r.needs_review), severity=float(r.severity or 0.0),
+                               severity_nl=reasons.get(r.chat_id, "")) for r in rows], now)
 
     def view(self, chat_id: str, history: bool = False, truncated: bool = False) -> dict:
         with self.db.read() as session:
@@ -392,18 +533,25 @@ class ChatService:
     def _view(self, session: Session, chat: Chat, now: datetime, history: bool = False) -> dict:
         ranked = None
         if chat.status == "waiting":
-            ranked = next((r for r in self._rank(self._waiting(session), now) if r.item.chat_id == chat.chat_id), None)
+            reasons = {chat.chat_id: chat.summary.get("triage", {}).get("severity_nl", "")}
+            ranked = next((r for r in self._rank(self._waiting(session), now, reasons)
+                           if r.item.chat_id == chat.chat_id), None)
         out = {
             "chat_id": chat.chat_id, "status": chat.status, "received_at": iso(chat.received_at),
             "waiting_seconds": round(ranked.waiting_seconds, 3) if ranked else None,
             "position": ranked.position if ranked else None,
             "priority": ranked.priority if ranked else None,
             "reason_nl": ranked.reason_nl if ranked else None,
+            "reason_detail_nl": ranked.reason_detail_nl if ranked else None,
             "message_count": chat.message_count, "triage": chat.summary["triage"], "prediction": chat.prediction,
             "override": _override_out(chat.override), "guidance": chat.guidance,
-            "claimed_by": chat.claimed_by, "claimed_at": iso(chat.claimed_at), "closed_at": iso(chat.closed_at),
+            "claimed_by": chat.claimed_by, "claimed_at": iso(chat.claimed_at), "last_seen_at": iso(chat.last_seen_at),
+            "closed_at": iso(chat.closed_at),
             "outcome": chat.outcome, "updated_at": iso(chat.updated_at), "text_truncated": False,
         }
+        messages = session.execute(select(ChatMessage.seq, ChatMessage.received_at, ChatMessage.raw_text)
+                                   .where(ChatMessage.chat_id == chat.chat_id).order_by(ChatMessage.seq)).all()
+        out["messages"] = [{"seq": seq, "received_at": iso(at), "text": text} for seq, at, text in messages]
         if history:
             events = session.scalars(select(ChatEvent).where(ChatEvent.chat_id == chat.chat_id)
                                      .order_by(ChatEvent.id)).all()
@@ -411,7 +559,8 @@ class ChatService:
         return out
 
     def queue_json(self) -> bytes:
-        """GET /v1/queue as JSON bytes (api/queue_view.py)."""
+        """GET /v1/queue as JSON bytes (api/queue_view.py); lapsed claims come back first."""
+        self.expire_claims()
         return self.queue_view.json()
 
 
@@ -425,19 +574,55 @@ def _override_out(override: dict | None) -> dict | None:
     return {k: override.get(k) for k in ("fields", "reason", "advisor", "at")}
 
 
-def _carry_override(override: dict | None, new_prediction: dict | None) -> tuple[dict | None, list[str]]:
-    """An advisor's override survives new client messages, except an urgency override that new
-    messages make obsolete: when the model now finds the chat more urgent than it did when the
-    advisor overrode it, the model's urgency counts again (missing danger is the worst error)."""
+def _worst_when(prediction: dict) -> dict[str, int]:
+    """Per red-flag cue the most immediate time it was told with (0 = now)."""
+    out: dict[str, int] = {}
+    for flag in prediction.get("red_flags", []):
+        rank_ = WHEN_RANK.get(flag.get("when"), WHEN_RANK["unspecified"])
+        out[flag["cue"]] = min(rank_, out.get(flag["cue"], rank_))
+    return out
+
+
+def lapse_override(override: dict | None, before: dict, after: dict, now: datetime
+                   ) -> tuple[dict | None, dict | None]:
+    """An advisor's override must never hide new danger.
+
+    New danger is a red flag the chat did not have before this message (or one that is now told
+    as happening more immediately), a model urgency above the overridden urgency, or the model now
+    finding a minor where the advisor said adult. Then every part of the override that could hide
+    it lapses: an urgency that is not above the model's, "not a minor", and the role (the advisor
+    judged it on text that no longer tells the whole story). Only parts that make the chat *more*
+    urgent stay. Returns (the override that remains, None or {"fields", "new_red_flags", "alert"})."""
     if not override or not override.get("fields"):
-        return None, []
+        return override, None
     fields = dict(override["fields"])
-    lapsed: list[str] = []
-    if new_prediction is not None and "urgency" in fields:
-        then = override.get("model_urgency", new_prediction["urgency"])
-        if URGENCY_RANK[new_prediction["urgency"]] < URGENCY_RANK[then]:
-            fields.pop("urgency")
-            lapsed.append("urgency")
-    if not fields:
-        return None, lapsed
-    return {**override, "fields": fields}, lapsed
+    old_when, new_when = _worst_when(before), _worst_when(after)
+    new_flags = sorted(cue for cue, rank_ in new_when.items() if rank_ < old_when.get(cue, len(WHEN_RANK)))
+    above = "urgency" in fields and URGENCY_RANK[after["urgency"]] < URGENCY_RANK[fields["urgency"]]
+    minor_found = fields.get("minor") is False and after["minor"]
+    if not (new_flags or above or minor_found):
+        return override, None
+    lapsed = []
+    if "urgency" in fields and URGENCY_RANK[fields["urgency"]] >= URGENCY_RANK[after["urgency"]]:
+        lapsed.append("urgency")
+    if fields.get("minor") is False:
+        lapsed.append("minor")
+    if "role" in fields:
+        lapsed.append("role")
+    for key in lapsed:
+        fields.pop(key)
+    why = []
+    if new_flags:
+        why.append(f"een nieuw bericht met {'rode vlag' if len(new_flags) == 1 else 'rode vlaggen'} "
+                   f"({', '.join(RED_FLAGS.get(c, c) for c in new_flags)})")
+    if above:
+        why.append(f"het model schat de chat nu {URGENCY_NL[after['urgency']]} in, hoger dan de aanpassing "
+                   f"({URGENCY_NL[override['fields']['urgency']]})")
+    if minor_found:
+        why.append("het model ziet nu een minderjarige chatter")
+    who = f" van {override['advisor']}" if override.get("advisor") else ""
+    outcome = (f"de aanpassing{who} is vervallen" if lapsed else f"de aanpassing{who} blijft (die is al urgenter)")
+    text = f"Nieuw gevaar: {' en '.join(why)}; {outcome}."
+    alert = {"at": iso(now), "kind": "override_lapsed", "text_nl": text[0].upper() + text[1:]}
+    remaining = {**override, "fields": fields} if fields else None
+    return remaining, {"fields": lapsed, "new_red_flags": new_flags, "alert": alert}

@@ -64,7 +64,8 @@ class QueueView:
             item = ranked.item
             counts[item.urgency] += 1
             head = _dumps({"chat_id": item.chat_id, "position": ranked.position, "priority": ranked.priority,
-                           "waiting_seconds": round(ranked.waiting_seconds, 3), "reason_nl": ranked.reason_nl})
+                           "waiting_seconds": round(ranked.waiting_seconds, 3), "reason_nl": ranked.reason_nl,
+                           "reason_detail_nl": ranked.reason_detail_nl})
             pieces += (head[:-1], b",", entries[item.chat_id].body, b",")
         if len(pieces) > 1:
             pieces.pop()  # the comma after the last item
@@ -77,11 +78,16 @@ class QueueView:
         out = {}
         for i in range(0, len(chat_ids), FETCH_CHUNK):
             query = select(Chat.chat_id, Chat.version, Chat.urgency, Chat.minor, Chat.received_at, Chat.needs_review,
-                           Chat.message_count, Chat.raw_preview, cast(Chat.summary, Text)
+                           Chat.severity, Chat.message_count, Chat.raw_preview, cast(Chat.summary, Text)
                            ).where(Chat.chat_id.in_(chat_ids[i:i + FETCH_CHUNK]))
-            for chat_id, version, urgency, minor, received_at, review, messages, preview, summary in conn.execute(query):
+            for (chat_id, version, urgency, minor, received_at, review, severity, messages, preview,
+                 summary) in conn.execute(query):
                 head = _dumps({"received_at": received_at, "message_count": messages, "preview": preview})
+                # Only acute chats need the severity sentence (for their reason); decoded once per version.
+                severity_nl = orjson.loads(summary)["triage"].get("severity_nl", "") if urgency == "acute" else ""
                 summary = summary.strip().encode("utf-8")  # {"triage": ..., "guidance": ...}
                 body = head[1:-1] + (b"," + summary[1:] if len(summary) > 2 else b"}")
-                out[chat_id] = _Entry(version, QueueItem(chat_id, urgency, bool(minor), received_at, bool(review)), body)
+                item = QueueItem(chat_id, urgency, bool(minor), received_at, bool(review), float(severity or 0.0),
+                                 severity_nl)
+                out[chat_id] = _Entry(version, item, body)
         return out

@@ -78,6 +78,14 @@ class ClaimRequest(_In):
         return _name(v)
 
 
+class HeartbeatRequest(ClaimRequest):
+    """The claiming advisor's page is still open (sent every 10 s)."""
+
+
+class ReassignRequest(ClaimRequest):
+    """`advisor`: the advisor who takes over the claimed chat."""
+
+
 class ReleaseRequest(_In):
     advisor: str | None = Field(None, min_length=1, max_length=ADVISOR_MAX,
                                 description="if given, must be the advisor who claimed the chat")
@@ -172,6 +180,18 @@ class Override(BaseModel):
     at: datetime
 
 
+class ChatAlert(BaseModel):
+    at: datetime
+    kind: str = Field(description="override_lapsed")
+    text_nl: str
+
+
+class ClaimReturned(BaseModel):
+    at: datetime
+    from_: str | None = Field(alias="from", description="the advisor whose claim lapsed")
+    text_nl: str
+
+
 class EffectiveTriage(BaseModel):
     """What the queue uses: the model's triage with an advisor's override on top."""
 
@@ -184,6 +204,18 @@ class EffectiveTriage(BaseModel):
     red_flags: list[dict[str, Any]]
     summary_nl: str
     model_version: str
+    severity: float = Field(0.0, description="orders acute chats among themselves, higher first (triage/severity.py)")
+    severity_nl: str = Field("", description="why the chat is this severe (Dutch)")
+    alert: ChatAlert | None = Field(None, description="new danger arrived over an advisor's override, which lapsed; "
+                                                      "stays until an advisor overrides again")
+    returned: ClaimReturned | None = Field(None, description="the chat came back to the queue because its claim "
+                                                             "lapsed; cleared when it is claimed again")
+
+
+class ChatMessageOut(BaseModel):
+    seq: int
+    received_at: datetime
+    text: str | None = Field(description="the client's message; null once the chat was closed or the client left")
 
 
 class ChatOut(BaseModel):
@@ -193,14 +225,17 @@ class ChatOut(BaseModel):
     waiting_seconds: float | None = Field(description="seconds waited so far (waiting chats)")
     position: int | None = Field(description="1-based queue position (waiting chats)")
     priority: float | None
-    reason_nl: str | None = Field(description="why the chat stands where it stands (Dutch)")
+    reason_nl: str | None = Field(description="why the chat stands where it stands (a Dutch sentence)")
+    reason_detail_nl: str | None = Field(None, description="the numbers behind reason_nl (Dutch)")
     message_count: int
+    messages: list[ChatMessageOut] = Field(description="every client message in order")
     triage: EffectiveTriage
     prediction: Prediction
     override: Override | None
     guidance: list[GuidanceCard]
     claimed_by: str | None
     claimed_at: datetime | None
+    last_seen_at: datetime | None = Field(None, description="last sign of life of the claiming advisor's page")
     closed_at: datetime | None
     outcome: str | None
     updated_at: datetime
@@ -225,11 +260,29 @@ class QueueEntry(BaseModel):
     priority: float
     waiting_seconds: float
     reason_nl: str
+    reason_detail_nl: str
     received_at: datetime
     message_count: int
     preview: str | None = Field(description="the start of the first message (for advisors only)")
     triage: EffectiveTriage
     guidance: list[GuidanceRef]
+
+
+class ChatListEntry(BaseModel):
+    chat_id: str
+    status: ChatStatus
+    claimed_by: str | None
+    claimed_at: datetime | None
+    last_seen_at: datetime | None
+    received_at: datetime
+    message_count: int
+    preview: str | None
+    triage: EffectiveTriage
+
+
+class ChatList(BaseModel):
+    items: list[ChatListEntry]
+    count: int
 
 
 class QueueOut(BaseModel):
@@ -344,6 +397,9 @@ class GoldOut(BaseModel):
     reviews: int
     votes: dict[str, dict[str, int]]
     unresolved: list[str] = Field(description="heads whose reviews tie (the record needs another review)")
+    tie_broken: list[str] = Field(default_factory=list,
+                                  description="heads whose reviews tie but resolve by rule (urgency: the more urgent "
+                                              "of the tied labels)")
 
 
 class AuditRecordDetail(AuditRecordSummary):
@@ -358,8 +414,53 @@ class AuditRecordDetail(AuditRecordSummary):
     guidance: list[GuidanceRef]
     effective: dict[str, Any] | None
     overrides: list[dict[str, Any]]
-    reviews: list[ReviewOut]
-    gold: GoldOut
+    reviews: list[ReviewOut] = Field(description="empty while reviews_hidden")
+    gold: GoldOut | None = Field(description="null while reviews_hidden")
+    reviews_hidden: bool = Field(False, description="true for a reviewer who has not reviewed this record yet: the "
+                                                    "other reviewers' reviews and the gold labels are left out")
+
+
+class UnderTriage(BaseModel):
+    records: int = Field(description="reviewed records with a resolved (gold) urgency")
+    under: int = Field(description="of those, records whose reviewed urgency is more urgent than the model's")
+    rate: float | None = Field(description="under / records; null without reviewed records")
+
+
+class AcuteFigures(BaseModel):
+    records: int = Field(description="reviewed records with a resolved (gold) urgency")
+    reviewed_acute: int = Field(description="records the reviewers call acute")
+    model_acute: int = Field(description="records the model called acute")
+    both: int = Field(description="records both call acute")
+    recall: float | None = Field(description="both / reviewed_acute: the share of acute chats the model called acute")
+    precision: float | None = Field(description="both / model_acute: the share of the model's acute calls that are acute")
+
+
+class ConfusionMatrix(BaseModel):
+    labels: list[str] = Field(description="the head's labels, in order (minor: \"true\", \"false\")")
+    rows: Literal["reviewed"] = "reviewed"
+    columns: Literal["model"] = "model"
+    matrix: list[list[int]] = Field(description="matrix[i][j]: records with reviewed label labels[i] and model "
+                                                "label labels[j]")
+    n: int = Field(description="records with a reviewed label for the head")
+
+
+class AuditStats(BaseModel):
+    """GET /v1/audit/stats (docs/api.md). The fields before under_triage are loosely typed here;
+    their shape is described in docs/api.md."""
+
+    filters: dict[str, Any]
+    records: int
+    needs_review: dict[str, Any]
+    low_confidence: dict[str, Any]
+    overrides: dict[str, Any]
+    reviews: dict[str, Any]
+    weeks: list[dict[str, Any]]
+    accuracy: dict[str, dict[str, Any]]
+    agreement: dict[str, dict[str, Any]]
+    under_triage: UnderTriage
+    acute: AcuteFigures
+    confusion: dict[str, dict[Literal["urgency", "role", "minor"], ConfusionMatrix]] = Field(
+        description="per model version, per head: model label against reviewed label")
 
 
 class ActivateRequest(_In):

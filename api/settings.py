@@ -36,6 +36,10 @@ class ApiSettings(Settings):
     guidance_limit: int = Field(4, ge=0, le=20, description="guidance cards returned per triage")
     preview_chars: int = Field(80, ge=0, le=500, description="length of the opener preview shown to advisors")
     max_messages_per_chat: int = Field(200, ge=1, description="client messages kept per waiting chat")
+    claim_timeout_seconds: float = Field(
+        120.0, ge=5, le=3600, description="a claimed chat whose advisor's page has sent no sign of life (claim or "
+                                          "heartbeat; the page sends one every 10 s) for this long goes back to "
+                                          "the queue, keeping its waiting time")
     key_cache_seconds: float = Field(30.0, ge=0, description="how long database API keys are cached")
     metrics_public: bool = Field(False, description="serve /metrics without an API key")
     log_level: str = Field("info")

@@ -111,13 +111,28 @@ def test_ranked_fields():
 
 def test_reason_nl():
     ranked = rank([item("l", "low", 40), item("a", "acute", 3), item("h", "high", 12, minor=True)], NOW)
-    by_id = {r.item.chat_id: r.reason_nl for r in ranked}
-    assert by_id["a"] == "Acuut: staat altijd vooraan (wacht 3 min)."
-    assert by_id["h"].startswith("Hoog, minderjarig: prioriteit 87 (wacht 12 min; basis 60 + minderjarig 15")
-    assert "gaat voor 1 chat die langer wacht door hogere urgentie" in by_id["h"]
-    assert by_id["l"].startswith("Laag: prioriteit 40 (wacht 40 min")
-    assert "Na 1 acute chat" in by_id["l"]
-    assert "Vanaf 85 min wachten gaat geen nieuwe niet-acute chat meer voor." in by_id["l"]
+    by_id = {r.item.chat_id: r for r in ranked}
+    assert by_id["a"].reason_nl == "Acuut, wacht 3 min."
+    assert by_id["h"].reason_nl.startswith("Hoog, minderjarig, wacht 12 min.")
+    assert "gaat voor 1 chat die langer wacht door hogere urgentie" in by_id["h"].reason_nl
+    assert by_id["h"].reason_detail_nl.startswith("Prioriteit 87 = basis 60 + minderjarig 15 + wachttijd 12.")
+    assert by_id["l"].reason_nl.startswith("Laag, wacht 40 min.")
+    assert "Na 1 acute chat" in by_id["l"].reason_nl
+    assert "prioriteit" not in by_id["l"].reason_nl.lower()  # the sentence, not the formula
+    assert "Vanaf 85 min wachten gaat geen nieuwe niet-acute chat meer voor." in by_id["l"].reason_detail_nl
+
+
+def test_acute_chats_order_by_severity_before_waiting_time():
+    help_ = QueueItem("help", "acute", False, NOW - timedelta(minutes=9), severity=12, severity_nl="Model 60% zeker.")
+    knife = QueueItem("knife", "acute", False, NOW - timedelta(minutes=1), severity=50, severity_nl="Nu: wapen.")
+    alone = QueueItem("alone", "acute", True, NOW - timedelta(minutes=2), severity=47)
+    same = QueueItem("same", "acute", False, NOW - timedelta(minutes=4), severity=50)
+    high = QueueItem("high", "high", True, NOW - timedelta(hours=5), severity=80)  # severity never lifts non-acute
+    ranked = rank([help_, knife, alone, same, high], NOW)
+    assert [r.item.chat_id for r in ranked] == ["same", "knife", "alone", "help", "high"]
+    assert ranked[0].reason_nl == "Acuut, de ernstigste van 4 acute chats; wacht 4 min."
+    assert ranked[3].reason_nl == "Acuut, ernstigste eerst: 3 acute chats gaan voor, wacht 9 min."
+    assert ranked[1].reason_detail_nl.startswith("Nu: wapen. Ernst 50.")
 
 
 def test_future_timestamp_counts_as_no_wait():

@@ -2,8 +2,9 @@
 
 Order
 -----
-1. Acute chats always come first, longest waiting first. Acute means danger right now; nothing
-   else in the queue may get ahead of such a chat, however long it has waited.
+1. Acute chats always come first, the most severe first (triage/severity.py: red flags happening
+   now, their kind, the model's P(acute)), then longest waiting first. Acute means danger right
+   now; nothing else in the queue may get ahead of such a chat, however long it has waited.
 2. All other chats are ordered by a priority score, highest first::
 
        priority = base[urgency]
@@ -101,6 +102,8 @@ class QueueItem(NamedTuple):
     minor: bool
     waiting_since: datetime  # timezone-aware (UTC)
     needs_review: bool = False
+    severity: float = 0.0    # orders acute chats among themselves (triage/severity.py)
+    severity_nl: str = ""    # why, in Dutch
 
 
 class RankedItem(NamedTuple):
@@ -108,7 +111,8 @@ class RankedItem(NamedTuple):
     position: int  # 1-based
     priority: float
     waiting_seconds: float
-    reason_nl: str
+    reason_nl: str         # a short Dutch sentence: why the chat stands here
+    reason_detail_nl: str  # the numbers behind it, on demand
 
 
 def waiting_seconds(item: QueueItem, now: datetime) -> float:
@@ -129,7 +133,8 @@ def head_start(item: QueueItem, policy: QueuePolicy = DEFAULT_POLICY) -> float:
 
 
 def priority(item: QueueItem, now: datetime, policy: QueuePolicy = DEFAULT_POLICY) -> float:
-    """The item's priority score. Acute chats get acute_base + aging only, so they order by wait."""
+    """The item's priority score. Acute chats get acute_base + aging only; they order by severity
+    and then by wait (see rank)."""
     return _priority(head_start(item, policy), waiting_seconds(item, now), policy.aging_per_minute)
 
 
@@ -165,7 +170,9 @@ def rank(items: Iterable[QueueItem], now: datetime, policy: QueuePolicy = DEFAUL
         wait = max(0.0, (now - since).total_seconds())
         prio = _priority(start, wait, aging)
         # chat_ids are unique, so comparison never reaches the item itself.
-        scored.append((item.urgency != "acute", -prio, -wait, chat_id, item, prio, wait))
+        acute = item.urgency == "acute"
+        # Acute: the most severe first, then the longest waiting; others: the highest priority.
+        scored.append((not acute, -item.severity if acute else -prio, -wait, chat_id, item, prio, wait))
     scored.sort()
     n_acute = sum(1 for s in scored if not s[0])
     levels = list(policy.base)
@@ -187,16 +194,22 @@ def rank(items: Iterable[QueueItem], now: datetime, policy: QueuePolicy = DEFAUL
     out = []
     for i, (_, _, _, _, item, prio, wait) in enumerate(scored):
         if i < n_acute:
-            text = f"Acuut: staat altijd vooraan (wacht {_minutes(wait)})."
-            if i:
-                text += f" {_count(i, 'andere acute chat wacht', 'andere acute chats wachten')} langer."
-            out.append(RankedItem(item, i + 1, prio, wait, text))
+            text = f"Acuut, wacht {_minutes(wait)}."
+            if n_acute > 1:
+                text = (f"Acuut, ernstigste eerst: {_count(i, 'acute chat gaat', 'acute chats gaan')} voor, "
+                        f"wacht {_minutes(wait)}." if i else f"Acuut, de ernstigste van {n_acute} acute chats; "
+                                                           f"wacht {_minutes(wait)}.")
+            detail = "Acute chats staan altijd vooraan, de ernstigste eerst, bij gelijke ernst wie langer wacht."
+            if item.severity_nl:
+                detail = f"{item.severity_nl} Ernst {item.severity:.0f}. {detail}"
+            out.append(RankedItem(item, i + 1, prio, wait, text, detail))
             continue
         kind = (item.urgency, item.minor, item.needs_review)
         k = kinds.get(kind)
         if k is None:
             k = kinds[kind] = _Kind.of(item, policy)
-        text = f"{k.label}: prioriteit {prio:.0f} (wacht {_minutes(wait)}; {k.terms}wachttijd {aging * wait / 60:.0f})."
+        text = f"{k.label}, wacht {_minutes(wait)}."
+        detail = f"Prioriteit {prio:.0f} = {k.terms}wachttijd {aging * wait / 60:.0f}."
         jumped = bisect_left(ahead_waits, wait)                       # non-acute ahead with w < wait
         # behind with w > wait = all with w > wait - ahead with w > wait (self has w == wait)
         overtakes = (n_all - bisect_right(all_waits, wait)) - (i - n_acute - bisect_right(ahead_waits, wait))
@@ -215,8 +228,8 @@ def rank(items: Iterable[QueueItem], now: datetime, policy: QueuePolicy = DEFAUL
         if note:
             text = f"{text} {note[0].upper()}{note[1:]}."
         if jumped and k.closed_after * 60 > wait:
-            text += f" Vanaf {k.closed_after:.0f} min wachten gaat geen nieuwe niet-acute chat meer voor."
-        out.append(RankedItem(item, i + 1, prio, wait, text))
+            detail += f" Vanaf {k.closed_after:.0f} min wachten gaat geen nieuwe niet-acute chat meer voor."
+        out.append(RankedItem(item, i + 1, prio, wait, text, detail))
         insort(ahead_waits, wait)
     return out
 

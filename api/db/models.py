@@ -71,6 +71,7 @@ class Chat(Base):
     role: Mapped[str] = mapped_column(String(16), nullable=False)
     minor: Mapped[bool] = mapped_column(Boolean, nullable=False)
     needs_review: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    severity: Mapped[float] = mapped_column(Float, nullable=False, default=0.0)  # orders acute chats
     prediction: Mapped[dict] = mapped_column(JSON, nullable=False)        # latest model output, full
     override: Mapped[dict | None] = mapped_column(JSON, nullable=True)    # latest advisor override
     guidance: Mapped[list] = mapped_column(JSON, nullable=False)          # selected cards, full
@@ -80,6 +81,9 @@ class Chat(Base):
 
     claimed_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # The claiming advisor's page was last seen (claim or heartbeat): a claim without sign of life
+    # for TRIAGE_CLAIM_TIMEOUT_SECONDS goes back to the queue.
+    last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     outcome: Mapped[str | None] = mapped_column(String(32), nullable=True)
 

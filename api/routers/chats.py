@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Body, Depends, Path
+from fastapi import APIRouter, Body, Depends, Path, Query
 
-from api.deps import ADVISOR, CHAT_READ, QUEUE, get_service, json_response, require
-from api.schemas import (CHAT_ID_MAX, CHAT_ID_PATTERN, ChatCreate, ChatDetail, ChatOut, ClaimRequest,
-                         CloseRequest, ErrorOut, MessageCreate, OverrideRequest, ReleaseRequest)
+from api.deps import ADMIN, ADVISOR, CHAT_READ, QUEUE, get_service, json_response, require
+from api.schemas import (CHAT_ID_MAX, CHAT_ID_PATTERN, ChatCreate, ChatDetail, ChatList, ChatOut, ClaimRequest,
+                         CloseRequest, ErrorOut, HeartbeatRequest, MessageCreate, OverrideRequest, ReassignRequest,
+                         ReleaseRequest)
 from api.security import Principal
 
 router = APIRouter(prefix="/v1/chats", tags=["chats"])
@@ -28,17 +29,29 @@ def create_chat(body: ChatCreate, service=Depends(get_service), _p: Principal = 
     return json_response(chat, 201 if created else 200)
 
 
+@router.get("", response_model=ChatList, responses=ERRORS, summary="The chats in one state (the team's overview)")
+def list_chats(status: Annotated[Literal["claimed", "waiting"], Query(
+                   description="`claimed`: every chat an advisor has in hand, with who and their last sign of "
+                               "life; `waiting`: the waiting chats by arrival (GET /v1/queue gives their order)")
+               ] = "claimed",
+               service=Depends(get_service), _p: Principal = Depends(require(*ADVISOR))):
+    """Lapsed claims are returned to the queue first."""
+    return json_response(service.list_chats(status))
+
+
 @router.get("/{chat_id}", response_model=ChatDetail, responses=ERRORS, summary="One chat with its history")
 def get_chat(chat_id: ChatIdPath, service=Depends(get_service), _p: Principal = Depends(require(*CHAT_READ))):
     return json_response(service.view(chat_id, history=True))
 
 
 @router.post("/{chat_id}/messages", response_model=ChatOut, responses=ERRORS,
-             summary="More client messages while the chat waits: re-triage")
+             summary="A further client message (waiting or claimed chat): shown to the advisor, re-triage")
 def add_message(chat_id: ChatIdPath, body: MessageCreate, service=Depends(get_service),
                 _p: Principal = Depends(require(*QUEUE))):
     """Re-triage on the combined client text (openers are often just "hoi"); the queue reorders.
-    409 unless the chat is waiting."""
+    New danger (a new red flag, a model urgency above an advisor's override, a minor where the
+    advisor said adult) lapses the override and sets `triage.alert`. 409 once the chat is closed or
+    left."""
     return json_response(service.add_message(chat_id, body))
 
 
@@ -47,6 +60,23 @@ def claim_chat(chat_id: ChatIdPath, body: ClaimRequest, service=Depends(get_serv
                _p: Principal = Depends(require(*ADVISOR))):
     """Exactly one concurrent claim wins (200); every other gets 409."""
     return json_response(service.claim(chat_id, body.advisor))
+
+
+@router.post("/{chat_id}/heartbeat", response_model=ChatDetail, responses=ERRORS,
+             summary="The claiming advisor's page is alive; returns the chat with its messages")
+def heartbeat(chat_id: ChatIdPath, body: HeartbeatRequest, service=Depends(get_service),
+              _p: Principal = Depends(require(*ADVISOR))):
+    """A claim without a heartbeat for TRIAGE_CLAIM_TIMEOUT_SECONDS goes back to the queue. 409
+    `claimed_by_other` (the message names who) or `chat_not_claimed` when the claim is gone."""
+    return json_response(service.heartbeat(chat_id, body.advisor))
+
+
+@router.post("/{chat_id}/reassign", response_model=ChatDetail, responses=ERRORS,
+             summary="A supervisor hands a claimed chat to another advisor")
+def reassign_chat(chat_id: ChatIdPath, body: ReassignRequest, service=Depends(get_service),
+                  principal: Principal = Depends(require(*ADMIN))):
+    """Admin only until the supervisor role exists. 409 unless the chat is claimed."""
+    return json_response(service.reassign(chat_id, body.advisor, principal.label))
 
 
 @router.post("/{chat_id}/release", response_model=ChatOut, responses=ERRORS,

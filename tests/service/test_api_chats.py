@@ -100,8 +100,12 @@ def test_claim_release_close(client):
     assert queue_ids(client) == []
     r = client.post("/v1/chats/c-1/claim", json={"advisor": "Bram"}, headers=A)
     assert r.status_code == 409 and "Anouk" in r.json()["detail"]
+    # The chatter writes on while the advisor has the chat: kept and shown, the chat stays claimed.
     r = client.post("/v1/chats/c-1/messages", json={"text": "hallo?"}, headers=Q)
-    assert r.status_code == 409 and r.json()["code"] == "chat_not_waiting"
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "claimed" and r.json()["claimed_by"] == "Anouk"
+    assert [m["text"] for m in r.json()["messages"]] == [CHILD, "hallo?"]
+    assert queue_ids(client) == []
     r = client.post("/v1/chats/c-1/release", json={"advisor": "Bram"}, headers=A)
     assert r.status_code == 409 and r.json()["field"] == "advisor"
     r = client.post("/v1/chats/c-1/release", headers=A)
@@ -118,8 +122,13 @@ def test_claim_release_close(client):
         assert r.status_code == 409, (path, r.text)
     r = client.delete("/v1/chats/c-1", headers=Q)
     assert r.status_code == 409
-    kinds = [e["kind"] for e in client.get("/v1/chats/c-1", headers=A).json()["history"]]
-    assert kinds == ["created", "triage", "claimed", "released", "claimed", "closed"]
+    chat = client.get("/v1/chats/c-1", headers=A).json()
+    assert [e["kind"] for e in chat["history"]] == ["created", "triage", "claimed", "message", "triage", "released",
+                                                    "claimed", "closed"]
+    # Closed: the messages are listed with their times, their text is gone.
+    assert [(m["seq"], m["text"]) for m in chat["messages"]] == [(1, None), (2, None)]
+    r = client.post("/v1/chats/c-1/messages", json={"text": "nog iets"}, headers=Q)
+    assert r.status_code == 409 and r.json()["code"] == "chat_not_open"
 
 
 def test_queue_of_another_instance_follows_every_change(make_client, db_url):
@@ -223,7 +232,9 @@ def test_override_survives_messages_unless_danger_rises(client):
     r = client.post("/v1/chats/c/messages", json={"text": DANGER}, headers=Q)
     chat = r.json()
     assert chat["triage"]["urgency"] == "acute", "new danger outranks an earlier lower urgency override"
-    assert chat["triage"]["role"] == "victim" and chat["triage"]["overridden"] == ["role"]
+    # The whole override lapsed (it was made on text that no longer tells the whole story).
+    assert chat["triage"]["overridden"] == [] and chat["override"] is None
+    assert chat["triage"]["alert"]["kind"] == "override_lapsed"
     kinds = [e["kind"] for e in client.get("/v1/chats/c", headers=A).json()["history"]]
     assert "override_lapsed" in kinds
 

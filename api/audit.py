@@ -35,7 +35,7 @@ from api.agreement import HEADS, agreement, resolve_gold
 from api.db.models import AuditRecord, Chat, ChatMessage, Review, utcnow
 from api.db.session import Database
 from api.errors import ApiError
-from triage.labels import MAX_TEXT_CHARS, ROLES, TOPICS, URGENCIES
+from triage.labels import MAX_TEXT_CHARS, ROLES, TOPICS, URGENCIES, URGENCY_RANK
 
 log = logging.getLogger("triage.api")
 
@@ -327,32 +327,42 @@ class AuditStore:
             "preview": text if len(text) <= PREVIEW_CHARS else text[:PREVIEW_CHARS - 1].rstrip() + "…",
         }
 
-    def get(self, record_id: int) -> dict:
+    def get(self, record_id: int, viewer: str | None = None) -> dict:
+        """One record with its reviews and gold labels. `viewer`: the id of a reviewer who reads
+        it; until that reviewer has reviewed the record themselves, the other reviewers' reviews
+        and the gold labels are left out (`reviews_hidden`), so that each review is made
+        independently. None (the admin): everything."""
         with self.db.read() as session:
             record = session.get(AuditRecord, record_id)
             if record is None:
                 raise record_not_found(record_id)
             reviews = session.scalars(select(Review).where(Review.record_id == record_id).order_by(Review.id)).all()
-            return self._detail(record, reviews)
+            return self._detail(record, reviews, viewer)
 
-    def _detail(self, r: AuditRecord, reviews: list[Review]) -> dict:
+    def _detail(self, r: AuditRecord, reviews: list[Review], viewer: str | None = None) -> dict:
+        hidden = viewer is not None and not any(v.reviewer == viewer for v in reviews)
         out = self._summary(r)
         out.update(
             text=r.redacted_text, text_chars=r.text_chars, text_truncated=r.text_truncated,
             redactions=dict(r.redactions or {}), raw_text_stored=r.raw_text is not None,
             message_count=r.message_count, prediction=r.prediction, explanation=(r.prediction or {}).get("explanation"),
             guidance=r.guidance, effective=r.effective, overrides=list(r.overrides or []),
-            reviews=[_review_out(v) for v in reviews],
-            gold=self._gold_out(r, reviews),
+            reviews=[] if hidden else [_review_out(v) for v in reviews],
+            gold=None if hidden else self._gold_out(r, reviews),
+            reviews_hidden=hidden,
         )
         return out
 
     @staticmethod
     def _gold_out(r: AuditRecord, reviews: list[Review]) -> dict:
         resolved = resolve_gold([_labels(v) for v in reviews])
+        urgency_votes = resolved["votes"].get("urgency", {})
+        top = max(urgency_votes.values(), default=0)
+        tied = sum(1 for n in urgency_votes.values() if n == top) > 1
         return {"role": r.gold_role, "minor": r.gold_minor, "urgency": r.gold_urgency, "topics": r.gold_topics,
                 "resolved": r.gold_resolved, "reviews": len(reviews), "votes": resolved["votes"],
-                "unresolved": [h for h in HEADS if reviews and resolved[h] is None]}
+                "unresolved": [h for h in HEADS if reviews and resolved[h] is None],
+                "tie_broken": ["urgency"] if tied else []}
 
     # --- reviews ---------------------------------------------------------------------------------
     def review(self, record_id: int, body, reviewer: str, reviewer_name: str | None) -> tuple[dict, bool]:
@@ -510,6 +520,9 @@ class AuditStore:
             "weeks": out_weeks,
             "accuracy": {version: _accuracy(rows) for version, rows in sorted(by_version.items())},
             "agreement": agreement([row._asdict() for row in review_rows]),
+            "under_triage": _under_triage(reviewed),
+            "acute": _acute(reviewed),
+            "confusion": {version: _confusion(rows) for version, rows in sorted(by_version.items())},
         }
 
 
@@ -525,6 +538,48 @@ def _accuracy(rows: list) -> dict:
         out[head] = {"n": len(pairs), "accuracy": _share(sum(1 for m, g in pairs if m == g), len(pairs))}
     pairs = [(set(x.topics or []), set(x.gold_topics)) for x in rows if x.gold_topics is not None]
     out["topics"] = {"n": len(pairs), "exact_match": _share(sum(1 for m, g in pairs if m == g), len(pairs))}
+    return out
+
+
+def _under_triage(rows: list) -> dict:
+    """Under-triage: the share of reviewed records (with a resolved urgency) whose reviewed urgency
+    is more urgent than the model's (the dangerous error: a chat waits longer than it should)."""
+    pairs = [(x.urgency, x.gold_urgency) for x in rows if x.gold_urgency is not None]
+    under = sum(1 for model, gold in pairs if URGENCY_RANK[gold] < URGENCY_RANK[model])
+    return {"records": len(pairs), "under": under, "rate": _share(under, len(pairs))}
+
+
+def _acute(rows: list) -> dict:
+    """Recall and precision of the model's "acute" against the reviewed urgency."""
+    pairs = [(x.urgency, x.gold_urgency) for x in rows if x.gold_urgency is not None]
+    reviewed = sum(1 for _, gold in pairs if gold == "acute")
+    predicted = sum(1 for model, _ in pairs if model == "acute")
+    both = sum(1 for model, gold in pairs if model == gold == "acute")
+    return {"records": len(pairs), "reviewed_acute": reviewed, "model_acute": predicted, "both": both,
+            "recall": _share(both, reviewed), "precision": _share(both, predicted)}
+
+
+CONFUSION_LABELS = {"urgency": list(URGENCIES), "role": list(ROLES), "minor": ["true", "false"]}
+
+
+def _confusion(rows: list) -> dict:
+    """Per head a confusion matrix: matrix[i][j] counts the records whose reviewed (gold) label is
+    labels[i] and whose model label is labels[j]; records without a gold label for the head are left out."""
+    def key(head: str, value) -> str:
+        return ("true" if value else "false") if head == "minor" else str(value)
+
+    out = {}
+    for head, labels in CONFUSION_LABELS.items():
+        index = {label: i for i, label in enumerate(labels)}
+        matrix = [[0] * len(labels) for _ in labels]
+        n = 0
+        for x in rows:
+            gold = getattr(x, f"gold_{head}")
+            if gold is None:
+                continue
+            matrix[index[key(head, gold)]][index[key(head, getattr(x, head))]] += 1
+            n += 1
+        out[head] = {"labels": labels, "rows": "reviewed", "columns": "model", "matrix": matrix, "n": n}
     return out
 
 

@@ -11,7 +11,8 @@ from fastapi.responses import StreamingResponse
 from api.audit import MAX_PAGE, AuditFilters
 from api.deps import REVIEW, get_audit, json_response, require
 from api.errors import ApiError
-from api.schemas import (CHAT_ID_PATTERN, AuditPage, AuditRecordDetail, ErrorOut, ReviewRequest, Role, Urgency)
+from api.schemas import (CHAT_ID_PATTERN, AuditPage, AuditRecordDetail, AuditStats, ErrorOut, ReviewRequest, Role,
+                         Urgency)
 from api.security import Principal
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
@@ -61,6 +62,11 @@ async def record_filters(
     return base
 
 
+def reviewer_id(principal: Principal) -> str:
+    """Who a reviewer is: the key's non-secret id (one review per reviewer per record)."""
+    return principal.key_id or principal.label
+
+
 @router.get("/predictions", response_model=AuditPage, responses=ERRORS, summary="Audit records, newest first")
 def list_records(filters: Annotated[AuditFilters, Depends(record_filters)],
                  limit: Annotated[int, Query(ge=1, le=MAX_PAGE, description=f"page size (at most {MAX_PAGE})")] = 50,
@@ -74,8 +80,13 @@ def list_records(filters: Annotated[AuditFilters, Depends(record_filters)],
 
 @router.get("/predictions/{record_id}", response_model=AuditRecordDetail, responses=ERRORS,
             summary="One audit record with its explanation, overrides, reviews and gold labels")
-def get_record(record_id: RecordId, audit=Depends(get_audit), _p: Principal = Depends(require(*REVIEW))):
-    return json_response(audit.get(record_id))
+def get_record(record_id: RecordId, audit=Depends(get_audit), principal: Principal = Depends(require(*REVIEW))):
+    """Reviews are made independently: for a key with the `reviewer` role that has not reviewed
+    this record yet, `reviews` is empty, `gold` is null and `reviews_hidden` is true (the other
+    reviewers' verdicts and the gold labels follow once it has posted its own review). The admin
+    sees everything."""
+    viewer = reviewer_id(principal) if principal.role == "reviewer" else None
+    return json_response(audit.get(record_id, viewer))
 
 
 @router.post("/predictions/{record_id}/reviews", response_model=AuditRecordDetail, status_code=201,
@@ -87,7 +98,7 @@ def review_record(record_id: RecordId, body: ReviewRequest, audit=Depends(get_au
     reviewer is the API key (each reviewer has a key of their own). One review per reviewer per
     record: 201 for a first review, 200 when it replaces the reviewer's earlier review. Answers
     with the record, its reviews and the gold labels resolved from them."""
-    record, created = audit.review(record_id, body, principal.key_id or principal.label, principal.name)
+    record, created = audit.review(record_id, body, reviewer_id(principal), principal.name)
     return json_response(record, 201 if created else 200)
 
 
@@ -104,8 +115,9 @@ def export(filters: Annotated[AuditFilters, Depends(period_filters)], audit=Depe
                              headers={"Content-Disposition": f'attachment; filename="triage-audit-{stamp}.jsonl"'})
 
 
-@router.get("/stats", responses=ERRORS, summary="Label distribution per week, review and override rates, "
-                                                "accuracy per model version, agreement")
+@router.get("/stats", response_model=AuditStats, responses=ERRORS,
+            summary="Label distribution per week, review and override rates, accuracy per model version, "
+                    "agreement, under-triage, acute recall and precision, confusion matrices")
 def stats(filters: Annotated[AuditFilters, Depends(period_filters)], audit=Depends(get_audit),
           _p: Principal = Depends(require(*REVIEW))) -> dict[str, Any]:
     return json_response(audit.stats(filters))

@@ -465,6 +465,119 @@ def test_stats(make_client, db_url, model, cards):
     assert only_old["records"] == 4 and only_old["overrides"]["chats"] == 0
 
 
+def test_reviews_stay_hidden_until_the_reviewer_reviewed(make_client, db_url):
+    client = make_client(db_url, api_keys=TWO_REVIEWERS)
+    rid = _triage(client, TEXTS[4])
+    record = client.get(f"/v1/audit/predictions/{rid}", headers=D).json()
+    model_urgency = record["urgency"]
+    other = _other_urgency(model_urgency)
+    # the second reviewer corrects the urgency
+    r = client.post(f"/v1/audit/predictions/{rid}/reviews", json=_verdict(record, {"urgency": other}), headers=R2)
+    assert r.status_code == 201 and r.json()["reviews_hidden"] is False and len(r.json()["reviews"]) == 1
+
+    # the first reviewer has not reviewed yet: no verdicts, no gold labels, no votes
+    hidden = client.get(f"/v1/audit/predictions/{rid}", headers=R)
+    assert hidden.status_code == 200
+    body = hidden.json()
+    assert body["reviews_hidden"] is True and body["reviews"] == [] and body["gold"] is None
+    assert other not in json.dumps({k: body[k] for k in ("reviews", "gold")})
+    assert body["review_count"] == 1 and body["urgency"] == model_urgency  # the model's own output stays
+    # the admin sees everything
+    admin = client.get(f"/v1/audit/predictions/{rid}", headers=D).json()
+    assert admin["reviews_hidden"] is False and [v["labels"]["urgency"] for v in admin["reviews"]] == [other]
+    assert admin["gold"]["urgency"] == other and admin["gold"]["tie_broken"] == []
+
+    # after their own review (agreeing with the model) the first reviewer sees both; a tie on the
+    # urgency goes to the more urgent label, and the answer says so
+    r = client.post(f"/v1/audit/predictions/{rid}/reviews", json=_verdict(record, {}), headers=R)
+    assert r.status_code == 201, r.text
+    more_urgent = min(model_urgency, other, key=["acute", "high", "normal", "low"].index)
+    for answer in (r.json(), client.get(f"/v1/audit/predictions/{rid}", headers=R).json()):
+        assert answer["reviews_hidden"] is False and len(answer["reviews"]) == 2
+        assert answer["gold"]["urgency"] == more_urgent and answer["gold"]["tie_broken"] == ["urgency"]
+        assert answer["gold"]["votes"]["urgency"] == {model_urgency: 1, other: 1}
+    # a record nobody reviewed: hidden for a reviewer too (nothing to show), open to the admin
+    fresh = _triage(client, TEXTS[1])
+    assert client.get(f"/v1/audit/predictions/{fresh}", headers=R).json()["reviews_hidden"] is True
+    assert client.get(f"/v1/audit/predictions/{fresh}", headers=D).json()["gold"]["reviews"] == 0
+
+
+def test_stats_safety_figures_and_confusion_matrices(make_client, db_url, model, cards):
+    from api.schemas import AuditStats
+
+    client = make_client(db_url)
+    audit = client.app.state.runtime.service.audit
+    # (model version, model urgency, reviewed urgency or None for no review, reviewed role, reviewed minor)
+    plan = [
+        ("m-a", "acute", "acute", "victim", False),     # acute caught
+        ("m-a", "acute", "high", "victim", False),      # acute called wrongly (over-triage)
+        ("m-a", "low", "acute", "victim", False),       # acute missed: under-triage
+        ("m-a", "normal", "high", "victim", False),     # under-triage
+        ("m-a", "high", "high", "bystander", False),    # role corrected
+        ("m-a", "normal", "normal", "victim", True),    # minor corrected
+        ("m-a", "high", "acute", "victim", False),      # acute missed: under-triage
+        ("m-a", "low", None, None, None),               # not reviewed: not counted
+        ("m-b", "high", "low", "victim", False),        # over-triage
+        ("m-b", "acute", "acute", "victim", False),     # acute caught
+    ]
+    for version, urgency, gold, role, minor in plan:
+        text_ = TEXTS[2]
+        prediction = {**model.predict_one(text_), "model_version": version, "urgency": urgency, "role": "victim",
+                      "minor": False}
+        rid = audit.record(audit.build(text_, prediction, cards.select(prediction), source="triage"))
+        if gold is None:
+            continue
+        rec = client.get(f"/v1/audit/predictions/{rid}", headers=D).json()
+        r = client.post(f"/v1/audit/predictions/{rid}/reviews", headers=R,
+                        json=_verdict(rec, {"urgency": gold, "role": role, "minor": minor}))
+        assert r.status_code == 201, r.text
+
+    stats = client.get("/v1/audit/stats", headers=R).json()
+    AuditStats.model_validate(stats)  # the documented schema
+    assert stats["under_triage"] == {"records": 9, "under": 3, "rate": 0.3333}
+    assert stats["acute"] == {"records": 9, "reviewed_acute": 4, "model_acute": 3, "both": 2,
+                              "recall": 0.5, "precision": 0.6667}
+    assert sorted(stats["confusion"]) == ["m-a", "m-b"]
+    urgency = stats["confusion"]["m-a"]["urgency"]
+    assert urgency["labels"] == ["acute", "high", "normal", "low"] and urgency["n"] == 7
+    assert urgency["matrix"] == [[1, 1, 0, 1],   # reviewed acute: model acute, high, low
+                                 [1, 1, 1, 0],   # reviewed high: model acute, high, normal
+                                 [0, 0, 1, 0],
+                                 [0, 0, 0, 0]]
+    role = stats["confusion"]["m-a"]["role"]
+    assert role["labels"] == ["victim", "bystander", "perpetrator", "professional", "unknown"]
+    assert role["matrix"][0] == [6, 0, 0, 0, 0] and role["matrix"][1] == [1, 0, 0, 0, 0] and role["n"] == 7
+    assert stats["confusion"]["m-a"]["minor"] == {"labels": ["true", "false"], "rows": "reviewed",
+                                                  "columns": "model", "matrix": [[0, 1], [0, 6]], "n": 7}
+    assert stats["confusion"]["m-b"]["urgency"]["matrix"] == [[1, 0, 0, 0], [0, 0, 0, 0], [0, 0, 0, 0],
+                                                              [0, 1, 0, 0]]
+    # the model-version filter narrows every figure
+    only_b = client.get("/v1/audit/stats", params={"model_version": "m-b"}, headers=R).json()
+    assert list(only_b["confusion"]) == ["m-b"]
+    assert only_b["under_triage"] == {"records": 2, "under": 0, "rate": 0.0}
+    assert only_b["acute"]["recall"] == 1.0 and only_b["acute"]["precision"] == 1.0
+    none = client.get("/v1/audit/stats", params={"model_version": "no-such-model"}, headers=R).json()
+    assert none["under_triage"] == {"records": 0, "under": 0, "rate": None} and none["confusion"] == {}
+    assert none["acute"]["recall"] is None and none["acute"]["precision"] is None
+    # the stats endpoint documents its schema
+    schema = client.get("/openapi.json").json()
+    ref = schema["paths"]["/v1/audit/stats"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+    assert ref["$ref"].endswith("/AuditStats")
+    assert {"under_triage", "acute", "confusion"} <= set(schema["components"]["schemas"]["AuditStats"]["properties"])
+
+
+def test_chat_id_search(make_client, db_url):
+    client = make_client(db_url)
+    for chat_id, text_ in (("zoek-1", TEXTS[3]), ("zoek-2", TEXTS[4])):
+        assert client.post("/v1/chats", json={"chat_id": chat_id, "text": text_}, headers=Q).status_code == 201
+    _triage(client, TEXTS[5])
+    found = _all_records(client, chat_id="zoek-2")
+    assert [(r["chat_id"], r["source"]) for r in found] == [("zoek-2", "chat")]
+    assert _all_records(client, chat_id="zoek-3") == []
+    r = client.get("/v1/audit/predictions", params={"chat_id": "geen geldig id!"}, headers=R)
+    assert r.status_code == 422 and r.json()["field"] == "chat_id"
+
+
 def _week(value: datetime) -> str:
     year, week, _ = value.isocalendar()
     return f"{year}-W{week:02d}"

@@ -80,6 +80,35 @@
     return `${Math.round((Number(p) || 0) * 100)}%`;
   }
 
+  /** A number the Dutch way: decimal comma, dots between thousands ("1.234,5"). */
+  function num(value, digits) {
+    const d = digits === undefined ? 2 : digits;
+    return (Number(value) || 0).toLocaleString("nl-NL", { maximumFractionDigits: d });
+  }
+
+  /** Decimal points in running text become decimal commas ("0.57" -> "0,57"). */
+  function decimalCommas(text) {
+    return String(text || "").replace(/(\d)\.(\d)/g, "$1,$2");
+  }
+
+  // Language codes the model reports (ISO 639-1), as words.
+  const LANGUAGES_NL = {
+    nl: "Nederlands", en: "Engels", de: "Duits", fr: "Frans", es: "Spaans", it: "Italiaans", pt: "Portugees",
+    pl: "Pools", tr: "Turks", ar: "Arabisch", uk: "Oekraïens", ru: "Russisch", ro: "Roemeens", bg: "Bulgaars",
+    so: "Somalisch", ti: "Tigrinya", fa: "Perzisch", af: "Afrikaans", fy: "Fries", zh: "Chinees",
+  };
+  function languageNl(code) {
+    const c = String(code || "").toLowerCase();
+    return LANGUAGES_NL[c] || (c ? "een andere taal" : "onbekende taal");
+  }
+
+  // Age buckets of the model's age cue (triage/cues.py), as words.
+  const AGE_NL = { child: "jonger dan 12 jaar", "12-15": "12 tot 16 jaar", "16-17": "16 of 17 jaar",
+                   "18-25": "18 tot 26 jaar", "26-64": "26 tot 65 jaar", "65+": "65 jaar of ouder" };
+  function ageNl(bucket) {
+    return AGE_NL[bucket] || String(bucket).replace(/-/g, " tot ");
+  }
+
   function duration(seconds) {
     const s = Math.max(0, Math.floor(seconds));
     const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), r = s % 60;
@@ -130,7 +159,9 @@
     if (m) return `rode vlag, tijd: ${nl("when", m[1])}`;
     m = name.match(/^cue__harm_tense=(.+)$/);  // triage.explain describes these as a relation
     if (m) return m[1] === "past" ? "geweld in de verleden tijd" : "geweld in de tegenwoordige tijd";
-    return (feature && feature.description_nl) || name;
+    m = name.match(/^cue__age=(.+)$/);
+    if (m) return `leeftijd: ${ageNl(m[1])}`;
+    return textNl((feature && feature.description_nl) || name);
   }
 
   const REASON_PATTERNS = [
@@ -139,7 +170,11 @@
     [/\b(role|minor|urgency|topics): top two scores within ([\d.]+)/g,
       (all, head) => `${nl("head", head)}: twee hoogste scores liggen dicht bij elkaar`],
     [/\bminor: uncertain \(([\d.]+)\)/g, (all, p) => `minderjarig: onzeker (${pct(p)})`],
-    [/\blanguage: not Dutch \(([^)]*)\)/g, (all, lang) => `taal: niet Nederlands (${lang})`],
+    [/\blanguage: not Dutch \(([^)]*)\)/g, (all, lang) => `taal: niet Nederlands maar ${languageNl(lang)}`],
+    [/\bniet Nederlands \(([a-z]{2,3})\)/g, (all, lang) => `niet Nederlands maar ${languageNl(lang)}`],
+    [/\blage zekerheid \((0?\.\d+)\)/g, (all, p) => `lage zekerheid (${pct(p)})`],
+    [/\bonzeker \((0?\.\d+)\)/g, (all, p) => `onzeker (${pct(p)})`],
+    [/\bleeftijd (child|\d+-\d+|65\+)/g, (all, bucket) => `leeftijd ${ageNl(bucket)}`],
     [/\burgency: raised by red flags above the model's own estimate/g,
       () => "urgentie: door rode vlaggen hoger dan de eigen inschatting van het model"],
     [/rode vlag: ([a-z_]+)/g, (all, cue) => (labels.red_flag || {})[cue] ? `rode vlag: ${labels.red_flag[cue]}` : all],
@@ -152,7 +187,7 @@
   function textNl(text) {
     let out = String(text || "");
     for (const [re, fn] of REASON_PATTERNS) out = out.replace(re, fn);
-    return out;
+    return decimalCommas(out);
   }
 
   /* ---- highlighting ---------------------------------------------------------------------------- */
@@ -368,7 +403,7 @@
     if (!(err instanceof ApiError)) return "Er ging iets mis. Probeer het opnieuw.";
     switch (err.status) {
       case 0: return "De server is niet bereikbaar. Controleer de verbinding; de pagina probeert het opnieuw.";
-      case 401: return "Uw sleutel is niet (meer) geldig. Log opnieuw in.";
+      case 401: return "Uw toegangscode is niet (meer) geldig. Log opnieuw in.";
       case 403: return "Dit mag niet met uw rol.";
       case 404: return "Niet gevonden: misschien is de chat al afgesloten of vertrokken.";
       case 409:
@@ -433,7 +468,17 @@
     $("denied-title").focus();
   }
 
-  function signOut() {
+  // A page may ask before signing out (the advisor page: a chat still in hand). The guard returns
+  // (a promise of) true to go on signing out.
+  let signOutGuard = null;
+  function setSignOutGuard(fn) { signOutGuard = fn; }
+
+  async function signOut() {
+    if (signOutGuard) {
+      let go = false;
+      try { go = await signOutGuard(); } catch (e) { go = false; }
+      if (!go) return;
+    }
     session.clear();
     window.location.reload();
   }
@@ -443,9 +488,9 @@
     let started = false;
     onUnauthorized = () => {
       session.clear();
-      showSignin("Uw sleutel is niet (meer) geldig. Log opnieuw in.");
+      showSignin("Uw toegangscode is niet (meer) geldig. Log opnieuw in.");
     };
-    $("signout").addEventListener("click", signOut);
+    $("signout").addEventListener("click", () => { signOut(); });
 
     async function enter(me) {
       showSession(me);
@@ -465,7 +510,7 @@
       const key = nameOnly ? session.key : $("signin-key").value.trim();
       const name = $("signin-name") ? $("signin-name").value.trim() : "";
       const error = $("signin-error");
-      if (!key) { error.textContent = "Vul uw API-sleutel in."; $("signin-key").focus(); return; }
+      if (!key) { error.textContent = "Vul uw toegangscode in."; $("signin-key").focus(); return; }
       if (config.needs_name && !name) { error.textContent = "Vul uw naam in."; $("signin-name").focus(); return; }
       error.textContent = "";
       try {
@@ -475,7 +520,7 @@
         if (started) { window.location.reload(); return; }  // signed in again after a 401: start afresh
         await enter(me);
       } catch (err) {
-        error.textContent = err.status === 401 ? "Deze sleutel is niet geldig. Controleer hem en probeer het opnieuw."
+        error.textContent = err.status === 401 ? "Deze toegangscode is niet geldig. Controleer hem en probeer het opnieuw."
                                                : errorText(err);
         $("signin-key").focus();
       }
@@ -488,7 +533,8 @@
   }
 
   window.UI = {
-    config, labels, el, append, clear, show, $, toast, nl, pct, duration, durationWords, time, dateTime,
+    config, labels, el, append, clear, show, $, toast, nl, pct, num, decimalCommas, languageNl, ageNl, duration,
+    durationWords, time, dateTime, setSignOutGuard, signOut,
     badge, urgencyBadge, urgencyNote, featureNl, textNl, mergeSpans, findAll, flagSpans, highlight, markdown, scoreBars, session, api,
     ApiError, errorText, start,
   };

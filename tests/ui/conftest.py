@@ -183,7 +183,7 @@ def sign_in(ui_server):
 
     def do(page, role: str, path: str = "/ui/queue", name: str | None = None):
         page.goto(ui_server.url + path)
-        page.get_by_label("API-sleutel").fill(KEYS[role])
+        page.get_by_label("Toegangscode").fill(KEYS[role])
         if page.locator("#signin-name").count():  # only pages that record the person's name ask for it
             page.get_by_label("Uw naam").fill(NAMES[role] if name is None else name)
         page.get_by_role("button", name="Inloggen").click()

@@ -39,14 +39,14 @@ def test_sign_in_with_a_key_kept_in_session_storage(page, sign_in, ui_server, ap
     expect(page.get_by_role("heading", name="Inloggen: wachtrij")).to_be_visible()
     shot(page, "01-sign-in")
 
-    page.get_by_label("API-sleutel").fill("dit-is-geen-geldige-sleutel-123456")
+    page.get_by_label("Toegangscode").fill("dit-is-geen-geldige-sleutel-123456")
     page.get_by_label("Uw naam").fill("Anouk")
     page.get_by_role("button", name="Inloggen").click()
-    expect(page.locator("#signin-error")).to_have_text(re.compile("Deze sleutel is niet geldig"))
+    expect(page.locator("#signin-error")).to_have_text(re.compile("Deze toegangscode is niet geldig"))
     expect(page.locator("#app")).to_be_hidden()
     shot(page, "02-sign-in-wrong-key")
 
-    page.get_by_label("API-sleutel").fill(KEYS["advisor"])
+    page.get_by_label("Toegangscode").fill(KEYS["advisor"])
     page.get_by_role("button", name="Inloggen").click()
     expect(page.locator("#app")).to_be_visible()
     expect(page.locator("#session-who")).to_have_text("Anouk · adviseur")
@@ -55,7 +55,7 @@ def test_sign_in_with_a_key_kept_in_session_storage(page, sign_in, ui_server, ap
     # The key is kept in this tab's sessionStorage only, never in localStorage or a cookie.
     stored = page.evaluate("() => [sessionStorage.getItem('triage.key'), localStorage.length, document.cookie]")
     assert stored == [KEYS["advisor"], 0, ""]
-    assert page.get_by_label("API-sleutel").input_value() == ""
+    assert page.get_by_label("Toegangscode").input_value() == ""
     shot(page, "03-queue-empty")
 
     page.reload()  # still signed in: sessionStorage survives a reload of the tab
@@ -122,11 +122,12 @@ def test_claim_opens_guidance_and_explanation(page, sign_in, api):
                                                             re.compile("Minderjarig: ")])
     expect(detail.locator(".explain-head").first.locator(".bars li.chosen .bar-label")).to_contain_text("acuut")
     expect(page.locator("#detail-flags li")).to_have_count(len(created["prediction"]["red_flags"]))
-    expect(page.locator("#detail-opener mark.flag").first).to_be_visible()
+    expect(page.locator("#detail-messages mark.flag").first).to_be_visible()
     # the claimed chat has left the queue
     expect(rows(page)).to_have_count(1, timeout=LIVE)
     assert api.call("GET", "/v1/chats/c-acute").json()["claimed_by"] == "Anouk"
     shot(page, "05-claimed-guidance")
+    detail.locator("#detail-explain-wrap > summary").click()
     detail.locator("#detail-explain").scroll_into_view_if_needed()
     shot(page, "06-claimed-explanation")
 
@@ -175,7 +176,9 @@ def test_override_with_a_reason(page, sign_in, api):
     page.get_by_role("button", name=re.compile("Claimen: chat o-normal")).click()
     expect(page.locator("#detail-title")).to_have_text("Chat o-normal")
 
+    page.get_by_role("button", name="Triage aanpassen").click()
     form = page.locator("#override-form")
+    expect(form).to_be_visible()
     form.get_by_label("Urgentie").select_option(label="hoog")
     form.get_by_role("button", name="Aanpassing opslaan").click()
     expect(page.locator("#ov-error")).to_have_text("Geef een reden voor de aanpassing.")
@@ -196,8 +199,9 @@ def test_override_with_a_reason(page, sign_in, api):
     assert chat["override"]["advisor"] == "Anouk"
     assert chat["override"]["reason"].startswith("Chatter noemt later")
 
+    page.locator("#act-close").click()
     page.locator("#close-outcome").select_option("advice")
-    page.get_by_role("button", name="Chat afsluiten").click()
+    page.locator("#close-submit").click()
     expect(page.locator("#detail-empty")).to_be_visible()
     assert api.call("GET", "/v1/chats/o-normal").json()["status"] == "closed"
 
@@ -225,7 +229,7 @@ def test_queue_page_is_accessible(page, sign_in, ui_server, api):
     api.chat("a-normal", NORMAL, minutes_ago=4)
     page.goto(ui_server.url + "/ui/queue")
     assert page.locator("html").get_attribute("lang") == "nl"
-    expect(page.get_by_label("API-sleutel")).to_be_focused()  # ready to type the key
+    expect(page.get_by_label("Toegangscode")).to_be_focused()  # ready to type the key
     page.keyboard.press("Shift+Tab")
     assert page.evaluate("() => document.activeElement.textContent") == "Naar de inhoud"
     assert accessibility_problems(page) == []  # the sign-in form

@@ -20,9 +20,33 @@
   };
   const WORD_CLASSES = { urgency: "w-urgency", role: "w-role", minor: "w-minor", flags: "flag" };
 
-  const state = { me: null, list: [], cursor: null, query: "", record: null, versions: [] };
+  const state = { me: null, list: [], cursor: null, query: "", record: null, versions: [], formClean: null,
+    hash: window.location.hash, leaving: false };
 
   const cap = (s) => (s ? s[0].toUpperCase() + s.slice(1) : s);
+
+  /** A number the Dutch way: decimal comma, dot between thousands ("0,57", "1.234"). */
+  function num(value, digits) {
+    const d = digits || 0;
+    return new Intl.NumberFormat("nl-NL", { minimumFractionDigits: d, maximumFractionDigits: d }).format(Number(value) || 0);
+  }
+  /** A share as a Dutch percentage with one decimal ("12,5%"); "–" when there is none. */
+  const pct1 = (p) => (p === null || p === undefined ? "–" : `${num(p * 100, 1)}%`);
+
+  let languageNames = null;
+  try { languageNames = new Intl.DisplayNames(["nl"], { type: "language" }); } catch (e) { /* old browser */ }
+  /** A language code as a Dutch name ("en" -> "Engels"). */
+  function languageNl(code) {
+    let name = null;
+    try { name = languageNames ? languageNames.of(code) : null; } catch (e) { name = null; }
+    return name && name !== code ? cap(name) : `een andere taal (${code})`;
+  }
+  /** The model's English bits in Dutch (UI.textNl), and language codes as names. */
+  function textNl(text) {
+    return UI.textNl(text)
+      .replace(/(niet Nederlands \()([a-z]{2,3})(\))/g, (all, a, code, b) => `${a}${languageNl(code)}${b}`)
+      .replace(/(taal: )([a-z]{2,3})\b/g, (all, a, code) => `${a}${languageNl(code)}`);
+  }
   const minorNl = (v) => (v === true || v === "true" ? "minderjarig" : "volwassen");
   const labelNl = (head, v) => (head === "minor" ? minorNl(v) : nl(head, v));
 
@@ -64,7 +88,8 @@
 
   /* ---- the list ------------------------------------------------------------------------------ */
 
-  const FILTER_FIELDS = ["urgency", "role", "minor", "check", "reviewed", "source", "model_version", "from", "to"];
+  const FILTER_FIELDS = ["urgency", "role", "minor", "check", "reviewed", "source", "model_version", "chat_id", "from", "to"];
+  const CHAT_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/;
 
   function dayStart(date, plusDays) {
     const d = new Date(`${date}T00:00:00`);
@@ -96,13 +121,24 @@
   function formParams(form) {
     const params = new URLSearchParams();
     for (const field of form.elements) {
-      if (field.name && field.value && field.type !== "submit" && field.type !== "button") params.set(field.name, field.value);
+      const value = field.value.trim();
+      if (field.name && value && field.type !== "submit" && field.type !== "button") params.set(field.name, value);
     }
     return params;
   }
 
   async function showList(params) {
+    addVersions([params.get("model_version")]);
     fillForm($("filters"), params);
+    const chatId = params.get("chat_id");
+    if (chatId && !CHAT_ID.test(chatId)) {
+      clear($("records-body"));
+      show($("records-table"), false);
+      show($("more"), false);
+      $("list-count").textContent = "";
+      $("list-error").textContent = "Een chatnummer bestaat uit letters, cijfers en . _ : - (hoogstens 64 tekens).";
+      return;
+    }
     const query = apiQuery(params, FILTER_FIELDS);
     query.set("limit", "50");
     state.query = query.toString();
@@ -154,6 +190,14 @@
       el("td", {}, el("div", { class: "badges" }, attention)),
       el("td", {}, el("div", { class: "badges" }, reviewed)),
       el("td", { class: "col-text" }, item.preview));
+  }
+
+  /** A click anywhere on a row opens its record (the link in the first cell is the keyboard's way). */
+  function rowClicked(event) {
+    if (event.target.closest("a, button, input, select, textarea, summary")) return;
+    if (String(window.getSelection ? window.getSelection() : "").trim()) return;  // selecting text, not opening
+    const row = event.target.closest("tr[data-record-id]");
+    if (row) navigate(`#record/${row.dataset.recordId}`);
   }
 
   /* ---- one record ------------------------------------------------------------------------------ */
@@ -288,7 +332,7 @@
 
   function featureItem(feature) {
     const kind = feature.kind ? `${feature.kind}: ` : "";
-    return el("li", {}, kind, UI.featureNl(feature), el("span", { class: "hint" }, ` (gewicht ${Number(feature.weight).toFixed(2)})`));
+    return el("li", {}, kind, UI.featureNl(feature), el("span", { class: "hint" }, ` (gewicht ${num(feature.weight, 2)})`));
   }
 
   async function showRecord(id) {
@@ -335,7 +379,7 @@
     }
     if (!(p.red_flags || []).length) flags.append(el("li", { class: "muted" }, "Geen rode vlaggen gevonden."));
 
-    $("record-summary").textContent = UI.textNl((r.explanation || {}).summary_nl || "");
+    $("record-summary").textContent = textNl((r.explanation || {}).summary_nl || "");
     const heads = clear($("record-heads"));
     for (const head of [...HEADS, "topics"]) {
       const chosen = head === "minor" ? String(r.minor) : head === "topics" ? r.topics : r[head];
@@ -353,7 +397,7 @@
     const extra = clear($("record-extra"));
     if ((r.review_reasons || []).length) {
       extra.append(el("h3", {}, "Waarom controle nodig"),
-        el("ul", {}, r.review_reasons.map((x) => el("li", {}, UI.textNl(x)))));
+        el("ul", {}, r.review_reasons.map((x) => el("li", {}, textNl(x)))));
     }
     if ((r.overrides || []).length) {
       extra.append(el("h3", {}, "Aanpassingen door adviseurs"), el("ul", {}, r.overrides.map((o) => el("li", {},
@@ -362,7 +406,7 @@
     }
     if ((r.guidance || []).length) {
       extra.append(el("h3", {}, "Getoonde adviezen"), el("ul", {}, r.guidance.map((g) => el("li", {},
-        el("strong", {}, g.title), g.reason ? ` · ${g.reason}` : ""))));
+        el("strong", {}, g.title), g.reason ? ` · ${textNl(g.reason)}` : ""))));
     }
 
     fillReviewForm(r);
@@ -374,24 +418,74 @@
     return (r.reviews || []).find((v) => me.key_id && v.reviewer === me.key_id) || null;
   }
 
+  /* ---- the review form: independent, nothing preselected, no lost work ------------------------------ */
+
+  const FORM_HEADS = [["urgency", "Urgentie"], ["role", "Rol van de schrijver"], ["minor", "Minderjarig"]];
+
+  function topicBoxes() {
+    return [...document.querySelectorAll("#rv-topics input[name='topic']")];
+  }
+
+  /** The form's current values, to tell a half-filled form from an untouched one. */
+  function formSnapshot() {
+    return JSON.stringify([$("rv-urgency").value, $("rv-role").value, $("rv-minor").value,
+      topicBoxes().filter((b) => b.checked).map((b) => b.value), $("rv-no-topics").checked, $("rv-note").value]);
+  }
+
+  /** True when the open record's review form has changes that are not saved. */
+  function reviewDirty() {
+    return Boolean(state.record) && !$("view-record").hidden && state.formClean !== null &&
+      formSnapshot() !== state.formClean;
+  }
+
+  function confirmLeave() {
+    return window.confirm("Uw beoordeling is nog niet opgeslagen. Wilt u verdergaan zonder op te slaan? " +
+      "Wat u hebt ingevuld, gaat dan verloren.");
+  }
+
+  function markInvalid(node, invalid) {
+    if (invalid) node.setAttribute("aria-invalid", "true"); else node.removeAttribute("aria-invalid");
+  }
+
   function fillReviewForm(r) {
     const mine = ownReview(r);
-    const labels = mine ? mine.labels : { urgency: r.urgency, role: r.role, minor: r.minor, topics: r.topics };
+    // Nothing is preselected: agreeing with the model is a choice like any other. A reviewer who
+    // already reviewed sees their own earlier answers.
+    const labels = mine ? mine.labels : { urgency: "", role: "", minor: "", topics: [] };
     $("rv-urgency").value = labels.urgency;
     $("rv-role").value = labels.role;
-    $("rv-minor").value = String(labels.minor);
-    for (const box of document.querySelectorAll("#rv-topics input")) box.checked = (labels.topics || []).includes(box.value);
+    $("rv-minor").value = labels.minor === "" ? "" : String(labels.minor);
+    for (const box of topicBoxes()) box.checked = (labels.topics || []).includes(box.value);
+    $("rv-no-topics").checked = Boolean(mine) && !(labels.topics || []).length;
     $("rv-note").value = mine && mine.note ? mine.note : "";
     $("rv-error").textContent = "";
+    for (const node of [$("rv-urgency"), $("rv-role"), $("rv-minor"), $("rv-topics-set")]) markInvalid(node, false);
     $("rv-info").textContent = mine ? "U heeft deze voorspelling al beoordeeld; opslaan vervangt uw beoordeling." : "";
-    for (const head of HEADS) {
-      const label = document.querySelector(`label[for="rv-${head}"]`);
-      const base = head === "urgency" ? "Urgentie" : head === "role" ? "Rol van de schrijver" : "Minderjarig";
-      label.textContent = `${base} (model: ${labelNl(head, r[head])})`;
+    for (const [head, base] of FORM_HEADS) {
+      document.querySelector(`label[for="rv-${head}"]`).textContent = `${base} (model: ${labelNl(head, r[head])})`;
     }
+    const modelTopics = (r.topics || []).map((t) => nl("topic", t)).join(", ") || "geen";
+    $("rv-topics-legend").textContent = `Onderwerpen (model: ${modelTopics})`;
+    state.formClean = formSnapshot();
+  }
+
+  /** Other reviewers' verdicts and the gold labels: only after the reviewer's own review. */
+  function reviewsHidden(r) {
+    if (r.reviews_hidden) return true;
+    return Boolean(state.me && state.me.role === "reviewer" && !ownReview(r));
   }
 
   function renderReviews(r) {
+    const list = clear($("record-reviews"));
+    const tie = $("record-tie");
+    tie.hidden = true;
+    tie.textContent = "";
+    if (reviewsHidden(r)) {
+      $("record-gold").textContent = !r.review_count ? "Nog niet beoordeeld."
+        : "De beoordelingen van anderen en de vastgestelde labels ziet u zodra u uw eigen beoordeling hebt " +
+          "opgeslagen. Zo beoordeelt iedereen onafhankelijk.";
+      return;
+    }
     const gold = r.gold || {};
     const goldText = !gold.reviews ? "Nog niet beoordeeld."
       : gold.resolved ? `Vastgesteld na ${gold.reviews} ${gold.reviews === 1 ? "beoordeling" : "beoordelingen"}: ` +
@@ -399,7 +493,11 @@
       : `Nog niet vastgesteld: de beoordelingen verschillen over ${(gold.unresolved || []).map((h) => nl("head", h)).join(", ")}.` +
         " Er is nog een beoordeling nodig.";
     $("record-gold").textContent = goldText;
-    const list = clear($("record-reviews"));
+    if ((gold.tie_broken || []).includes("urgency")) {
+      tie.textContent = "Gelijke stand over de urgentie: de urgentere waarde telt " +
+        `(${labelNl("urgency", gold.urgency)}).`;
+      tie.hidden = false;
+    }
     for (const v of r.reviews || []) {
       const verdicts = HEADS.map((h) => `${nl("head", h)} ${v[`${h}_ok`] ? "klopt" : `→ ${labelNl(h, v.labels[h])}`}`);
       if (!v.topics_ok) verdicts.push(`onderwerpen → ${(v.labels.topics || []).map((t) => nl("topic", t)).join(", ") || "geen"}`);
@@ -416,8 +514,26 @@
     if (!r) return;
     const error = $("rv-error");
     error.textContent = "";
+    const topics = topicBoxes().filter((b) => b.checked).map((b) => b.value);
+    // Every head needs an explicit choice; name the ones still missing.
+    const missing = [];
+    for (const [head, base] of FORM_HEADS) {
+      const select = $(`rv-${head}`);
+      markInvalid(select, !select.value);
+      if (!select.value) missing.push({ name: base, focus: select });
+    }
+    const noTopics = !topics.length && !$("rv-no-topics").checked;
+    markInvalid($("rv-topics-set"), noTopics);
+    if (noTopics) missing.push({ name: "Onderwerpen", focus: topicBoxes()[0] || $("rv-no-topics") });
+    if (missing.length) {
+      const names = missing.map((m) => `‘${m.name}’`);
+      const list = names.length === 1 ? names[0] : `${names.slice(0, -1).join(", ")} en ${names[names.length - 1]}`;
+      error.textContent = `Kies nog een antwoord bij ${list}. Bent u het eens met het model, kies dan het antwoord ` +
+        "van het model.";
+      missing[0].focus.focus();
+      return;
+    }
     const values = { urgency: $("rv-urgency").value, role: $("rv-role").value, minor: $("rv-minor").value === "true" };
-    const topics = [...document.querySelectorAll("#rv-topics input:checked")].map((i) => i.value);
     const body = { role_ok: values.role === r.role, minor_ok: values.minor === r.minor, urgency_ok: values.urgency === r.urgency };
     const corrected = {};
     for (const head of HEADS) if (!body[`${head}_ok`]) corrected[head] = values[head];
@@ -436,16 +552,69 @@
     }
   }
 
+  /** The topic boxes and "geen van deze onderwerpen" exclude each other. */
+  function topicChanged(event) {
+    const box = event.target;
+    if (box.type !== "checkbox" || !box.checked) return;
+    if (box.id === "rv-no-topics") for (const b of topicBoxes()) b.checked = false;
+    else $("rv-no-topics").checked = false;
+  }
+
+  /** Go to another view, after asking when a review would be lost. */
+  function navigate(hash) {
+    if (reviewDirty() && !confirmLeave()) return false;
+    state.leaving = true;  // asked already: the hashchange that follows does not ask again
+    window.location.hash = hash;
+    return true;
+  }
+
   async function nextUnreviewed() {
+    if (reviewDirty() && !confirmLeave()) return;
     const current = state.record ? state.record.id : null;
     try {
       const data = await api("GET", "/v1/audit/predictions?reviewed=false&limit=2");
       const next = data.items.find((i) => i.id !== current);
-      if (next) window.location.hash = `#record/${next.id}`;
-      else UI.toast("Er zijn geen voorspellingen meer zonder beoordeling.");
+      if (next) {
+        state.leaving = true;
+        window.location.hash = `#record/${next.id}`;
+      } else UI.toast("Er zijn geen voorspellingen meer zonder beoordeling.");
     } catch (err) {
       UI.toast(UI.errorText(err));
     }
+  }
+
+  /** A click on a link to another view of this page while a review is half filled asks first;
+   *  staying cancels the click, so no history entry is added. */
+  function linkClicked(event) {
+    const link = event.target.closest && event.target.closest("a[href^='#']");
+    if (!link || event.defaultPrevented || event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey) return;
+    if (link.getAttribute("href") === window.location.hash || !reviewDirty()) return;
+    if (confirmLeave()) {
+      state.leaving = true;
+    } else {
+      event.preventDefault();
+      event.stopPropagation();
+    }
+  }
+
+  /** A hash change (the back button, a typed URL, a link) while a review is half filled asks first;
+   *  staying puts the record's address back without a new history entry. */
+  function hashChanged() {
+    const leaving = state.leaving;
+    state.leaving = false;
+    if (!leaving && window.location.hash !== state.hash && reviewDirty() && !confirmLeave()) {
+      history.replaceState(history.state, "", `${window.location.pathname}${window.location.search}${state.hash}`);
+      return;
+    }
+    state.hash = window.location.hash;
+    route(true);
+  }
+
+  function beforeUnload(event) {
+    if (!reviewDirty()) return undefined;
+    event.preventDefault();
+    event.returnValue = "";  // older browsers need a value to ask
+    return "";
   }
 
   /* ---- statistics and plots ------------------------------------------------------------------ */
@@ -472,7 +641,7 @@
       const v = (max * t) / 4, y = top + plotH - (plotH * t) / 4;
       svg.append(el("svg:line", { x1: left, x2: W - right, y1: y, y2: y, class: t ? "svg-grid" : "svg-axis" }));
       svg.append(el("svg:text", { x: left - 6, y: y + 4, "text-anchor": "end", class: "svg-text" },
-        percent ? `${Math.round(v * 100)}%` : (Number.isInteger(v) ? String(v) : v.toFixed(1))));
+        percent ? `${Math.round(v * 100)}%` : num(v, Number.isInteger(v) ? 0 : 1)));
     }
     const band = plotW / Math.max(1, categories.length);
     const barW = Math.min(stacked ? 48 : 36 * series.length, band * 0.7);
@@ -524,6 +693,7 @@
   }
 
   async function showStats(params) {
+    addVersions([params.get("model_version")]);  // a bookmarked version shows in the form even if unknown
     fillForm($("stats-filters"), params);
     if (!$("s-head").value) $("s-head").value = "urgency";
     $("stats-error").textContent = "";
@@ -534,17 +704,18 @@
       $("stats-error").textContent = UI.errorText(err);
       return;
     }
-    addVersions(Object.keys(s.accuracy || {}));
+    addVersions(Object.keys(s.accuracy || {}).concat(Object.keys(s.confusion || {})));
     const reviews = s.reviews || {};
     clear($("stat-tiles")).append(
-      tile("voorspellingen", String(s.records)),
+      tile("voorspellingen", num(s.records)),
       tile("controle nodig", s.needs_review.share === null ? "–" : pct(s.needs_review.share), `(${s.needs_review.count})`),
       tile("lage zekerheid", s.low_confidence.share === null ? "–" : pct(s.low_confidence.share), `(${s.low_confidence.count})`),
       tile("chats aangepast door adviseur", s.overrides.rate === null ? "–" : pct(s.overrides.rate),
         `(${s.overrides.overridden_chats} van ${s.overrides.chats})`),
-      tile(reviews.reviews === 1 ? "beoordeling" : "beoordelingen", String(reviews.reviews || 0),
+      tile(reviews.reviews === 1 ? "beoordeling" : "beoordelingen", num(reviews.reviews || 0),
         `door ${reviews.reviewers || 0} ${reviews.reviewers === 1 ? "beoordelaar" : "beoordelaars"}`),
-      tile("vastgestelde voorspellingen", String(reviews.records_resolved || 0)));
+      tile("vastgestelde voorspellingen", num(reviews.records_resolved || 0)));
+    renderSafety(s);
 
     const charts = clear($("stat-charts"));
     const head = $("s-head").value || "urgency";
@@ -578,7 +749,7 @@
       description: records
         ? `Over ${records} ${records === 1 ? "voorspelling" : "voorspellingen"} met twee of meer beoordelingen. Kappa: ` +
           agreeHeads.map((h) => `${nl("head", h)} ${(agreement[h] || {}).kappa === null || (agreement[h] || {}).kappa === undefined
-            ? "–" : Number(agreement[h].kappa).toFixed(2)}`).join(", ") + "."
+            ? "–" : num(agreement[h].kappa, 2)}`).join(", ") + "."
         : "Nog geen voorspellingen met twee of meer beoordelingen.",
       categories: agreeHeads.map((h) => nl("head", h)),
       series: [{ name: "overeenstemming", color: "#0b5cad",
@@ -598,6 +769,70 @@
     }));
   }
 
+  /* ---- safety figures: under-triage, acute recall and precision, confusion matrices ------------------ */
+
+  function renderSafety(s) {
+    const under = s.under_triage || {};
+    const acute = s.acute || {};
+    const of = (part, whole) => (whole ? `${num(part)} van ${num(whole)}` : "–");
+    const rows = [
+      ["Te laag ingeschat (ondertriage)", pct1(under.rate), of(under.under, under.records),
+        "beoordeelde voorspellingen waarbij de beoordelaars de urgentie hoger vaststelden dan het model"],
+      ["Acute chats herkend (gevoeligheid)", pct1(acute.recall), of(acute.both, acute.reviewed_acute),
+        "van de chats die de beoordelaars acuut vonden, noemde het model ze ook acuut"],
+      ["Acuut terecht (precisie)", pct1(acute.precision), of(acute.both, acute.model_acute),
+        "van de chats die het model acuut noemde, vonden de beoordelaars ze ook acuut"],
+    ];
+    const figures = el("table", { class: "data-table safety-table", id: "safety-table" },
+      el("caption", {}, `Veiligheidscijfers over ${num(under.records || 0)} beoordeelde ` +
+        `${under.records === 1 ? "voorspelling" : "voorspellingen"}`),
+      el("thead", {}, el("tr", {}, ["Cijfer", "Waarde", "Aantal", "Wat het betekent"].map((h) => el("th", { scope: "col" }, h)))),
+      el("tbody", {}, rows.map(([name, value, count, meaning]) => el("tr", {},
+        el("th", { scope: "row" }, name), el("td", { class: "num" }, value), el("td", { class: "num" }, count),
+        el("td", {}, meaning)))));
+    clear($("safety-figures")).append(figures);
+
+    const box = clear($("safety-confusion"));
+    const versions = Object.keys(s.confusion || {});
+    if (!versions.length) {
+      box.append(el("p", { class: "muted" }, "Nog geen beoordeelde voorspellingen: er zijn nog geen kruistabellen."));
+      return;
+    }
+    box.append(el("p", { class: "hint" }, "Kruistabellen: per rij wat de beoordelaars vaststelden, per kolom wat het " +
+      "model zei. Op de diagonaal zijn ze het eens; bij urgentie staan de te laag ingeschatte chats rechts van de diagonaal."));
+    versions.forEach((version, vi) => {
+      const group = el("div", { class: "confusion-group" }, el("h4", {}, `Modelversie ${version}`));
+      for (const head of HEADS) {
+        const m = (s.confusion[version] || {})[head];
+        if (m) group.append(confusionTable(m, head, version, `confusion-${vi}-${head}`));
+      }
+      box.append(group);
+    });
+  }
+
+  function confusionTable(m, head, version, id) {
+    const labels = m.labels || [];
+    const matrix = m.matrix || [];
+    const colTotals = labels.map((_, j) => matrix.reduce((sum, row) => sum + (row[j] || 0), 0));
+    return el("table", { class: "data-table confusion", id, dataset: { head, version } },
+      el("caption", {}, `${cap(nl("head", head))}: beoordeeld tegenover model (${num(m.n || 0)} ` +
+        `${m.n === 1 ? "voorspelling" : "voorspellingen"})`),
+      el("thead", {}, el("tr", {},
+        el("th", { scope: "col" }, "Beoordeeld ↓ / model →"),
+        labels.map((label) => el("th", { scope: "col" }, `model: ${labelNl(head, label)}`)),
+        el("th", { scope: "col" }, "totaal"))),
+      el("tbody", {},
+        labels.map((label, i) => el("tr", {},
+          el("th", { scope: "row" }, `beoordeeld: ${labelNl(head, label)}`),
+          labels.map((_, j) => el("td", {
+            class: `num${i === j ? " diag" : ""}${head === "urgency" && j > i && matrix[i][j] ? " under" : ""}`,
+          }, num((matrix[i] || [])[j] || 0))),
+          el("td", { class: "num total" }, num((matrix[i] || []).reduce((a, b) => a + b, 0))))),
+        el("tr", {}, el("th", { scope: "row" }, "totaal"),
+          colTotals.map((n) => el("td", { class: "num total" }, num(n))),
+          el("td", { class: "num total" }, num(m.n || 0)))));
+  }
+
   /* ---- model versions for the filters ------------------------------------------------------------- */
 
   function addVersions(versions) {
@@ -608,7 +843,7 @@
     for (const id of ["f-model", "s-model"]) {
       const select = $(id);
       const current = select.value;
-      clear(select).append(el("option", { value: "" }, "alle"), state.versions.map((v) => el("option", { value: v }, v)));
+      clear(select).append(el("option", { value: "" }, "alle"), ...state.versions.map((v) => el("option", { value: v }, v)));
       select.value = current;
     }
   }
@@ -617,7 +852,9 @@
     try {
       const data = await api("GET", "/v1/models");
       const items = Array.isArray(data) ? data : data.items || data.models || data.versions || [];
-      addVersions(items.map((m) => (typeof m === "string" ? m : m.model_version || m.version)).filter(Boolean));
+      const serving = data && data.serving ? [data.serving.model_version] : [];
+      addVersions(items.map((m) => (typeof m === "string" ? m : m.model_version || m.version)).concat(serving)
+        .filter(Boolean));
     } catch (err) { /* the list is a convenience: versions also come from the records */ }
   }
 
@@ -631,12 +868,12 @@
       if (!response.ok) throw new UI.ApiError(response.status, await response.json().catch(() => null));
       const blob = await response.blob();
       const name = (response.headers.get("content-disposition") || "").match(/filename="([^"]+)"/);
-      const link = el("a", { href: URL.createObjectURL(blob), download: name ? name[1] : "triage-audit.jsonl" });
+      const link = el("a", { href: URL.createObjectURL(blob), download: name ? name[1] : "beoordelingen.jsonl" });
       document.body.append(link);
       link.click();
       link.remove();
       setTimeout(() => URL.revokeObjectURL(link.href), 10000);
-      UI.toast("De export is gedownload.");
+      UI.toast("De beoordelingen zijn gedownload.");
     } catch (err) {
       UI.toast(UI.errorText(err));
     }
@@ -659,7 +896,11 @@
     $("export").addEventListener("click", exportJsonl);
     $("review-form").addEventListener("submit", submitReview);
     $("next-unreviewed").addEventListener("click", nextUnreviewed);
-    window.addEventListener("hashchange", () => route(true));
+    $("rv-topics-set").addEventListener("change", topicChanged);
+    $("records-body").addEventListener("click", rowClicked);
+    document.addEventListener("click", linkClicked, true);
+    window.addEventListener("hashchange", hashChanged);
+    window.addEventListener("beforeunload", beforeUnload);
     loadVersions();
     await route(false);
   });

@@ -490,6 +490,7 @@
       $("detail-title").focus();
       UI.toast(`U heeft chat ${chatId} geclaimd.`);
       refreshChat();  // the claim answer has no history: fetch the full detail
+      pollClaimed();
       scheduleChatPoll();
     } catch (err) {
       if (err.status === 409 && ["already_claimed", "claimed_by_other", "chat_not_waiting"].includes(err.code)) {
@@ -564,7 +565,7 @@
     const t = chat.triage, p = chat.prediction || {};
     const flags = [...new Set((t.red_flags || p.red_flags || []).map((f) => f.label_nl || nl("red_flag", f.cue)))];
     const parts = [];
-    if (t.severity_nl) parts.push(say(t.severity_nl));
+    if (t.urgency === "acute" && t.severity_nl) parts.push(say(t.severity_nl));
     else if (chat.reason_nl) parts.push(say(chat.reason_nl));
     parts.push(flags.length ? `Rode vlaggen: ${flags.join(", ")}.` : "Geen rode vlaggen gevonden.");
     if (t.overridden && t.overridden.length && chat.override) {
@@ -919,6 +920,7 @@
     const id = state.current.chat_id;
     try {
       await api("POST", chatPath(id, "/close"), { outcome, advisor: session.name || null });
+      forget(id);
       closeDialog("close-dialog");
       clearDetail(`Chat ${id} is afgesloten.`);
       $("queue-title").focus();
@@ -930,13 +932,20 @@
     }
   }
 
+  /** A chat this advisor no longer holds leaves the claimed list at once (the next poll agrees). */
+  function forget(id) {
+    state.claimed = state.claimed.filter((c) => c.chat_id !== id);
+  }
+
   async function release() {
     if (!state.current) return;
     const id = state.current.chat_id;
     try {
       await api("POST", chatPath(id, "/release"), { advisor: session.name || null });
+      forget(id);
       clearDetail(`Chat ${id} staat weer in de wachtrij.`);
       $("queue-title").focus();
+      pollClaimed();
       poll();
     } catch (err) {
       UI.toast(UI.errorText(err));

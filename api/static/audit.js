@@ -444,7 +444,14 @@
   }
 
   function markInvalid(node, invalid) {
-    if (invalid) node.setAttribute("aria-invalid", "true"); else node.removeAttribute("aria-invalid");
+    const base = node.id === "rv-topics-set" ? "rv-topics-hint" : "rv-hint";
+    if (invalid) {
+      node.setAttribute("aria-invalid", "true");
+      node.setAttribute("aria-describedby", `${base} rv-error`);  // the message names what is missing
+    } else {
+      node.removeAttribute("aria-invalid");
+      node.setAttribute("aria-describedby", base);
+    }
   }
 
   function fillReviewForm(r) {
@@ -498,11 +505,13 @@
         `(${labelNl("urgency", gold.urgency)}).`;
       tie.hidden = false;
     }
+    let unnamed = 0;
     for (const v of r.reviews || []) {
       const verdicts = HEADS.map((h) => `${nl("head", h)} ${v[`${h}_ok`] ? "klopt" : `→ ${labelNl(h, v.labels[h])}`}`);
       if (!v.topics_ok) verdicts.push(`onderwerpen → ${(v.labels.topics || []).map((t) => nl("topic", t)).join(", ") || "geen"}`);
-      const who = v.reviewer_name || (state.me && v.reviewer === state.me.key_id ? "u (deze sleutel)"
-                                                                                 : `beoordelaar ${v.reviewer}`);
+      // A key without a name is not shown by its technical id: other reviewers are numbered instead.
+      const who = state.me && v.reviewer === state.me.key_id ? "u (deze sleutel)"
+        : v.reviewer_name || `beoordelaar ${String.fromCharCode(65 + (unnamed++ % 26))}`;
       list.append(el("li", {}, el("strong", {}, who), ` (${UI.dateTime(v.updated_at)}): `,
         verdicts.join("; "), v.note ? el("span", { class: "muted" }, ` · “${v.note}”`) : null));
     }

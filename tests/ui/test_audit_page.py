@@ -281,6 +281,7 @@ def test_review_is_independent_and_nothing_is_preselected(page, sign_in, api):
                                "‘Onderwerpen’. Bent u het eens met het model, kies dan het antwoord van het model.")
     expect(page.locator("#rv-urgency")).to_be_focused()
     expect(page.locator("#rv-urgency")).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#rv-urgency")).to_have_attribute("aria-describedby", "rv-hint rv-error")
     shot(page, "27-audit-review-missing-choices")
     # one choice made: the error names only the rest
     page.locator("#rv-urgency").select_option(record["urgency"])
@@ -295,6 +296,9 @@ def test_review_is_independent_and_nothing_is_preselected(page, sign_in, api):
     expect(page.locator("#record-reviews li")).to_have_count(2)
     expect(error).to_have_text("")
     expect(page.locator("#record-reviews")).to_contain_text(f"urgentie → {NL_URGENCY[theirs]}")
+    # the other reviewer is named in words, not by the key's technical id
+    expect(page.locator("#record-reviews")).to_contain_text("beoordelaar A")
+    expect(page.locator("#record-reviews")).not_to_contain_text("key-")
     more_urgent = min(record["urgency"], theirs, key=URGENCY_ORDER.index)
     expect(page.locator("#record-gold")).to_contain_text(f"Vastgesteld na 2 beoordelingen: {NL_URGENCY[more_urgent]}")
     tie = page.locator("#record-tie")

@@ -23,6 +23,9 @@ ENDPOINTS = [
     ("post", "/v1/chats/{id}/close", {"outcome": "advice"}, ADVISOR_ROLES),
     ("patch", "/v1/chats/{id}/triage", {"urgency": "high", "reason": "test"}, ADVISOR_ROLES),
     ("delete", "/v1/chats/{id}", None, QUEUE_ROLES),
+    ("get", "/v1/chats", None, ADVISOR_ROLES),
+    ("post", "/v1/chats/{id}/heartbeat", {"advisor": "Anouk"}, ADVISOR_ROLES),
+    ("post", "/v1/chats/{id}/reassign", {"advisor": "Bram"}, {"admin"}),
     ("get", "/metrics", None, {"admin"}),
 ]
 PUBLIC = [("get", "/healthz"), ("get", "/readyz"), ("get", "/docs"), ("get", "/openapi.json")]
@@ -45,7 +48,7 @@ def test_role_matrix(client):
             setup = client.post("/v1/chats", json={"chat_id": chat_id, "text": "mijn vader slaat mij"},
                                 headers=auth("queue"))
             assert setup.status_code == 201
-            if path.endswith(("/release", "/close")):
+            if path.endswith(("/release", "/close", "/heartbeat", "/reassign")):
                 assert client.post(f"/v1/chats/{chat_id}/claim", json={"advisor": "Anouk"},
                                    headers=auth("advisor")).status_code == 200
             payload = dict(body) if body else None

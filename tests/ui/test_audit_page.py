@@ -462,8 +462,7 @@ def test_statistics_show_safety_figures_and_confusion_matrices(page, sign_in, ap
     expect(cells[0].nth(1)).to_have_text(f"{under['under']} van {under['records']}")
     expect(cells[1].nth(0)).to_have_text(dutch_percent(acute["recall"]))
     expect(cells[1].nth(1)).to_have_text(f"{acute['both']} van {acute['reviewed_acute']}")
-    if acute["precision"] is not None:
-        expect(cells[2].nth(0)).to_have_text(dutch_percent(acute["precision"]))
+    expect(cells[2].nth(0)).to_have_text("–" if acute["precision"] is None else dutch_percent(acute["precision"]))
     assert "," in cells[0].nth(0).inner_text() and "." not in cells[0].nth(0).inner_text()
 
     version = record["model_version"]

@@ -271,9 +271,12 @@
     const team = state.claimed.filter((c) => c.claimed_by !== me);
     const isAdmin = state.me && state.me.role === "admin";
     const sig = JSON.stringify([me, isAdmin, state.current, state.claimed.map((c) => [c.chat_id, c.claimed_by,
-      c.claimed_at, c.preview, c.triage.urgency, c.triage.minor, c.triage.alert, c.message_count])]);
+      c.claimed_at, c.last_seen_at, c.preview, c.triage.urgency, c.triage.minor, c.triage.alert, c.message_count])]);
     if (sig === state.claimedSignature) return;
     state.claimedSignature = sig;
+    const active = document.activeElement;
+    const inLists = active && ($("mine-list").contains(active) || $("team-body").contains(active));
+    const focus = inLists && active.dataset.chatId ? { id: active.dataset.chatId, action: active.dataset.action } : null;
 
     const list = clear($("mine-list"));
     for (const c of mine) {
@@ -303,13 +306,24 @@
       body.append(el("tr", { class: `urg-${c.triage.urgency}`, dataset: { chatId: c.chat_id } },
         el("td", { class: "col-urg" }, el("div", { class: "badges" }, triageBadges(c.triage))),
         el("td", { class: "col-who" }, `in behandeling bij ${c.claimed_by || "een collega"}`,
-          el("span", { class: "muted small" }, ` sinds ${UI.time(c.claimed_at)}`)),
+          el("span", { class: "muted small block" }, `sinds ${UI.time(c.claimed_at)}` +
+            (c.last_seen_at ? `, laatst actief om ${UI.time(c.last_seen_at)}` : ""))),
         el("td", { class: "col-text" }, el("span", { class: "visually-hidden" }, `Chat ${c.chat_id}: `),
           previewNode(c.preview, c.triage.red_flags)),
         el("td", { class: "col-act-wide" }, el("div", { class: "row-actions" }, actions))));
     }
     show($("team-table"), team.length > 0);
     show($("team-empty"), team.length === 0);
+    if (focus) {
+      const again = document.querySelector(`#mine-list button[data-chat-id="${CSS.escape(focus.id)}"][data-action="${focus.action}"], ` +
+        `#team-body button[data-chat-id="${CSS.escape(focus.id)}"][data-action="${focus.action}"]`);
+      if (again) {
+        again.focus();
+      } else {
+        $("mine-title").setAttribute("tabindex", "-1");
+        $("mine-title").focus();
+      }
+    }
     // The claim buttons depend on what this advisor holds.
     render(state.items);
   }

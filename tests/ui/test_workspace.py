@@ -5,8 +5,6 @@ banner per chat, claims that lapse, reading before claiming, every message live,
 from __future__ import annotations
 
 import re
-import time
-
 import pytest
 from playwright.sync_api import expect
 
@@ -234,9 +232,12 @@ def test_mine_and_the_team_and_the_admin_buttons(page, sign_in, api, browser_con
     team = page.locator("#team-body tr[data-chat-id='t-bram']")
     expect(team).to_contain_text("in behandeling bij Bram", timeout=LIVE)
     expect(team.get_by_role("button", name=re.compile("Vrijgeven"))).to_have_count(0)  # advisors: no admin buttons
-    # every chat the advisor holds gets heartbeats
-    time.sleep(0)  # (the heartbeat itself is checked through last_seen_at below)
     shot(page, "w06-mine-and-team")
+    # every chat the advisor holds gets a heartbeat (every 10 s)
+    beat = page.wait_for_event("requestfinished", predicate=lambda r: r.url.endswith("/v1/chats/t-mine/heartbeat"),
+                               timeout=15_000)
+    assert beat.method == "POST" and beat.post_data_json == {"advisor": "Anouk"}
+    assert beat.response().status == 200
 
     admin = browser_context.new_page()
     try:
@@ -249,6 +250,7 @@ def test_mine_and_the_team_and_the_admin_buttons(page, sign_in, api, browser_con
         row_bram.get_by_role("button", name=re.compile("Overdragen aan")).click()
         dialog = admin.locator("#reassign-dialog")
         expect(dialog).to_be_visible()
+        assert accessibility_problems(admin) == []
         dialog.get_by_role("button", name="Overdragen").click()
         expect(admin.locator("#reassign-error")).to_contain_text("Vul de naam in")
         dialog.get_by_label("Naam van de collega").fill("Carla")
@@ -286,6 +288,30 @@ def test_signing_out_with_a_chat_in_hand_asks_first(page, sign_in, api):
     expect(page.locator("#signin")).to_be_visible()
     assert page.evaluate("() => sessionStorage.getItem('triage.key')") is None
     assert api.call("GET", "/v1/chats/so-chat").json()["status"] == "waiting"
+
+    # or close it first: the close dialog, then signed out
+    sign_in(page, "advisor")
+    claim_in_page(page, "so-chat", "normaal")
+    page.get_by_role("button", name="Uitloggen").click()
+    dialog.get_by_role("button", name="Chat afsluiten").click()
+    close = page.locator("#close-dialog")
+    expect(close).to_be_visible()
+    close.get_by_label("Uitkomst").select_option(label="doorverwezen")
+    close.get_by_role("button", name="Chat afsluiten").click()
+    expect(page.locator("#signin")).to_be_visible()
+    assert api.call("GET", "/v1/chats/so-chat").json()["status"] == "closed"
+
+
+def test_a_claimed_chat_survives_a_reload(page, sign_in, api):
+    api.chat("rl-chat", NORMAL, minutes_ago=2)
+    message(api, "rl-chat", "ben je er nog?")
+    sign_in(page, "advisor")
+    claim_in_page(page, "rl-chat", "normaal")
+    page.reload()
+    expect(page.locator("#detail-title")).to_have_text("Chat rl-chat")
+    expect(page.locator("#detail-status")).to_contain_text("Geclaimd door Anouk")
+    expect(page.locator("#detail-messages .message")).to_have_count(2)
+    expect(page.locator("#act-close")).to_be_visible()
 
 
 # ---- 4. the whole chat, before and after claiming ---------------------------------------------------

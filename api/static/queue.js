@@ -579,9 +579,12 @@
     const t = chat.triage, p = chat.prediction || {};
     const flags = [...new Set((t.red_flags || p.red_flags || []).map((f) => f.label_nl || nl("red_flag", f.cue)))];
     const parts = [];
-    if (t.urgency === "acute" && t.severity_nl) parts.push(say(t.severity_nl));
+    const severity = t.urgency === "acute" && t.severity_nl ? say(t.severity_nl) : "";
+    if (severity) parts.push(/[.!?]$/.test(severity) ? severity : `${severity}.`);
     else if (chat.reason_nl) parts.push(say(chat.reason_nl));
-    parts.push(flags.length ? `Rode vlaggen: ${flags.join(", ")}.` : "Geen rode vlaggen gevonden.");
+    if (!severity || !flags.every((f) => severity.includes(f))) {
+      parts.push(flags.length ? `Rode vlaggen: ${flags.join(", ")}.` : "Geen rode vlaggen gevonden.");
+    }
     if (t.overridden && t.overridden.length && chat.override) {
       parts.push(`Aangepast door ${chat.override.advisor || "een adviseur"}.`);
     }

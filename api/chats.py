@@ -337,7 +337,9 @@ class ChatService:
             raise not_found(chat_id)
         status, claimed_by, last_seen = row
         self._check_holder(chat_id, status, claimed_by, advisor)
-        if last_seen is None or (now - last_seen).total_seconds() >= HEARTBEAT_WRITE_SECONDS:
+        # With a short timeout (tests) a write every 10 s would let a live claim lapse.
+        every = min(HEARTBEAT_WRITE_SECONDS, self.settings.claim_timeout_seconds / 4)
+        if last_seen is None or (now - last_seen).total_seconds() >= every:
             with self.db.write() as session:
                 done = session.execute(
                     update(Chat).where(Chat.chat_id == chat_id, Chat.status == "claimed", Chat.claimed_by == advisor)
@@ -546,7 +548,7 @@ class ChatService:
             "message_count": chat.message_count, "triage": chat.summary["triage"], "prediction": chat.prediction,
             "override": _override_out(chat.override), "guidance": chat.guidance,
             "claimed_by": chat.claimed_by, "claimed_at": iso(chat.claimed_at), "last_seen_at": iso(chat.last_seen_at),
-            "closed_at": iso(chat.closed_at),
+            "claim_timeout_seconds": self.settings.claim_timeout_seconds, "closed_at": iso(chat.closed_at),
             "outcome": chat.outcome, "updated_at": iso(chat.updated_at), "text_truncated": False,
         }
         messages = session.execute(select(ChatMessage.seq, ChatMessage.received_at, ChatMessage.raw_text)

@@ -236,6 +236,8 @@ class ChatOut(BaseModel):
     claimed_by: str | None
     claimed_at: datetime | None
     last_seen_at: datetime | None = Field(None, description="last sign of life of the claiming advisor's page")
+    claim_timeout_seconds: float = Field(description="a claim with no heartbeat for this long goes back to the "
+                                                     "queue (TRIAGE_CLAIM_TIMEOUT_SECONDS)")
     closed_at: datetime | None
     outcome: str | None
     updated_at: datetime

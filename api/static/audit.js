@@ -510,7 +510,7 @@
       const verdicts = HEADS.map((h) => `${nl("head", h)} ${v[`${h}_ok`] ? "klopt" : `→ ${labelNl(h, v.labels[h])}`}`);
       if (!v.topics_ok) verdicts.push(`onderwerpen → ${(v.labels.topics || []).map((t) => nl("topic", t)).join(", ") || "geen"}`);
       // A key without a name is not shown by its technical id: other reviewers are numbered instead.
-      const who = state.me && v.reviewer === state.me.key_id ? "u (deze sleutel)"
+      const who = state.me && v.reviewer === state.me.key_id ? "u (deze toegangscode)"
         : v.reviewer_name || `beoordelaar ${String.fromCharCode(65 + (unnamed++ % 26))}`;
       list.append(el("li", {}, el("strong", {}, who), ` (${UI.dateTime(v.updated_at)}): `,
         verdicts.join("; "), v.note ? el("span", { class: "muted" }, ` · “${v.note}”`) : null));

@@ -497,6 +497,7 @@
     }
     try {
       const chat = await api("POST", chatPath(chatId, "/claim"), { advisor: session.name });
+      if (chat.claim_timeout_seconds) state.claimTimeoutMs = chat.claim_timeout_seconds * 1000;
       acknowledgeChat(chatId);
       if (!state.current || state.current.chat_id !== chatId) resetDetail();
       setCurrent({ chat_id: chatId, mode: "claimed" });
@@ -802,6 +803,7 @@
 
   function handleChatState(chat) {
     const id = chat.chat_id;
+    if (chat.claim_timeout_seconds) state.claimTimeoutMs = chat.claim_timeout_seconds * 1000;
     const mode = state.current.mode;
     if (chat.status === "left") { clearDetail(`De chatter van chat ${id} is vertrokken.`); return; }
     if (chat.status === "closed") { clearDetail(`Chat ${id} is afgesloten.`); return; }
@@ -830,11 +832,13 @@
     }, CHAT_POLL_MS);
   }
 
-  /** Every 10 s: "I still have this chat" for each chat this advisor holds. */
+  /** Every 10 s (or a third of the server's claim timeout, if that is shorter): "I still have this
+   * chat" for each chat this advisor holds. */
   async function heartbeat() {
     for (const id of myChatIds()) {
       try {
         const chat = await api("POST", chatPath(id, "/heartbeat"), { advisor: session.name }, { timeout: 8000 });
+        if (chat && chat.claim_timeout_seconds) state.claimTimeoutMs = chat.claim_timeout_seconds * 1000;
         if (state.current && state.current.chat_id === id && chat && chat.chat_id === id) handleChatState(chat);
       } catch (err) {
         if (err.status === 409 && state.current && state.current.chat_id === id) refreshChat();
@@ -1199,7 +1203,16 @@
     state.me = me;
     wire();
     setInterval(tick, 1000);
-    setInterval(heartbeat, HEARTBEAT_MS);
+    // Checked every second, so that a claim timeout learnt from the server applies at once.
+    let lastBeat = 0;
+    const beat = async () => {
+      if (Date.now() - lastBeat >= Math.min(HEARTBEAT_MS, (state.claimTimeoutMs || Infinity) / 3)) {
+        lastBeat = Date.now();
+        await heartbeat();
+      }
+      setTimeout(beat, 1000);
+    };
+    beat();
     await restoreCurrent();
     await pollClaimed();
     await poll();

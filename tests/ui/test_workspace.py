@@ -201,6 +201,12 @@ def test_a_claim_without_heartbeat_returns_to_the_queue(browser_context, api, tm
         sign_in_there(second, "Bram")
         claim_in_page(first, "s-stuck", "normaal")
         expect(second.locator("#queue-body tr[data-chat-id='s-stuck']")).to_have_count(0, timeout=LIVE)
+        # While the page is open its heartbeats keep the claim, even past the (short) timeout.
+        second.wait_for_timeout(8_000)
+        held = httpx.get(server.url + "/v1/chats/s-stuck", headers={"Authorization": f"Bearer {KEYS['advisor']}"}).json()
+        assert held["status"] == "claimed" and held["claimed_by"] == "Anouk", held["status"]
+        assert held["claim_timeout_seconds"] == 5
+        expect(second.locator("#queue-body tr[data-chat-id='s-stuck']")).to_have_count(0)
         first.close()  # the advisor's page goes away: no more heartbeats
 
         back = second.locator("#queue-body tr[data-chat-id='s-stuck']")

@@ -87,8 +87,19 @@ class Chat(Base):
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     outcome: Mapped[str | None] = mapped_column(String(32), nullable=True)
 
+    # A returning client (the platform reuses its conversation id) gets a new row: conversation
+    # 2, 3, ... of that platform id, chat_id "<platform id>~2", linked to the earlier one.
+    platform_chat_id: Mapped[str | None] = mapped_column(String(64), nullable=True)  # set on every row
+    conversation: Mapped[int] = mapped_column(Integer, nullable=False, default=1, server_default="1")
+    previous_chat_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # The claim belongs to an API key (its key_id); claimed_by is the key's label and claimed_name
+    # the name the advisor typed at sign-in (self-declared: keys may be shared until accounts exist).
+    claimed_key: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    claimed_name: Mapped[str | None] = mapped_column(String(100), nullable=True)
+
     # status first: every query by status; with chat_id and version: the queue poll reads the index only.
-    __table_args__ = (Index("ix_chats_status_queue", "status", "chat_id", "version"),)
+    __table_args__ = (Index("ix_chats_status_queue", "status", "chat_id", "version"),
+                      Index("ix_chats_platform_conversation", "platform_chat_id", "conversation", unique=True))
 
 
 class ChatMessage(Base):

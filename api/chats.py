@@ -19,6 +19,7 @@ the chat; an advisor's override is linked to the chat's latest audit record.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from datetime import datetime, timedelta, timezone
@@ -33,7 +34,8 @@ from api.db.models import Chat, ChatEvent, ChatMessage, utcnow
 from api.db.session import Database
 from api.errors import ApiError, conflict, not_found
 from api.queue_view import QueueView
-from api.schemas import ChatCreate, CloseRequest, MessageCreate, OverrideRequest
+from api.schemas import CHAT_ID_MAX, ChatCreate, CloseRequest, MessageCreate, OverrideRequest
+from api.security import Principal
 from api.settings import ApiSettings
 from api.triager import Triager, combine_client_text
 from triage.explain import ROLE_NL, URGENCY_NL
@@ -50,6 +52,34 @@ MESSAGE_RETRIES = 5
 HEARTBEAT_WRITE_SECONDS = 10.0  # a heartbeat within this of the last one is not written again
 EXPIRY_CHECK_SECONDS = 5.0      # how often one process looks for lapsed claims
 WHEN_RANK = {"now": 0, "unspecified": 1, "recent": 2, "past": 3}
+SUPERVISOR_ROLES = ("admin",)   # may act on any advisor's claim (a supervisor role comes later)
+PREVIOUS_SHOWN = 5              # earlier conversations of a returning client shown in its chat
+
+
+def who(label: str | None, name: str | None) -> str | None:
+    """Who acted, for people to read: the key's label, and the name the advisor typed at sign-in
+    when it differs (self-declared: a shared key cannot tell its users apart)."""
+    if not name or name == label:
+        return label
+    return f"{label} (opgegeven naam: {name})" if label else f"{name} (opgegeven naam)"
+
+
+def _actor_data(actor: Principal, name: str | None) -> dict:
+    """What a history event keeps of who acted, besides its actor (the key's label)."""
+    return {"key": actor.key_id, **({"name": name} if name else {})}
+
+
+def conversation_id(platform_id: str, number: int) -> str:
+    """The chat id of conversation `number` of a platform chat id: the platform's id itself for the
+    first, "<platform id>~2" and so on after it ("~" never occurs in a platform id). Within the 64
+    characters of a chat id; a long platform id is cut and a hash of it keeps the id unique."""
+    if number == 1:
+        return platform_id
+    tail = f"~{number}"
+    if len(platform_id) + len(tail) > CHAT_ID_MAX:
+        tail = f"~{hashlib.sha256(platform_id.encode()).hexdigest()[:8]}{tail}"
+        return platform_id[:CHAT_ID_MAX - len(tail)] + tail
+    return platform_id + tail
 
 
 def iso(value: datetime | None) -> str | None:
@@ -89,8 +119,8 @@ def _override_note(override: dict | None) -> str:
         parts.append(f"rol {ROLE_NL[fields['role']]}")
     if "minor" in fields:
         parts.append("minderjarig" if fields["minor"] else "niet minderjarig")
-    who = f" door {override['advisor']}" if override.get("advisor") else ""
-    return f" Aangepast{who}: {', '.join(parts)} (reden: {override.get('reason', '')})."
+    by = who(override.get("advisor"), override.get("name"))
+    return f" Aangepast{f' door {by}' if by else ''}: {', '.join(parts)} (reden: {override.get('reason', '')})."
 
 
 def chat_severity(prediction: dict, minor: bool) -> tuple[float, str]:
@@ -179,77 +209,119 @@ class ChatService:
         return chat_values
 
     # --- create -----------------------------------------------------------------------------
+    # The platform addresses a person by its conversation id and reuses it when the client comes
+    # back. Each time the earlier conversation was closed or left, a new chat row starts for that
+    # platform id (conversation 2, 3, ...; see conversation_id), linked to the earlier one, so
+    # the client waits again and the advisor sees the earlier contact.
+
+    @staticmethod
+    def _current(session: Session, platform_id: str) -> Chat | None:
+        """The platform id's current conversation: the latest (only the latest can be open)."""
+        return session.scalars(select(Chat).where(Chat.platform_chat_id == platform_id)
+                               .order_by(Chat.conversation.desc()).limit(1)).first()
+
     def create(self, body: ChatCreate) -> tuple[dict, bool]:
         now = utcnow()
         received = (body.received_at or now).astimezone(timezone.utc)
         if received > now + MAX_CLOCK_SKEW:
             raise ApiError(422, "invalid_received_at", "received_at lies in the future", field="received_at")
         with self.db.read() as session:
-            existing = session.get(Chat, body.chat_id)
-            if existing is not None:
-                return self._replay(session, existing, body.text), False
-        result = self._triage([body.text], None)
-        audit = self._audit_values(result, "chat", body.chat_id, 1)
+            current = self._current(session, body.chat_id)
+            if current is not None and current.status in OPEN_STATUSES:
+                return self._replay(session, current, body.text), False
+            previous = (current.chat_id, current.conversation) if current is not None else None
+        view = self._start(body.chat_id, body.text, received, now, previous)
+        if view is None:  # a retry of this request, or another return, started it meanwhile
+            with self.db.read() as session:
+                current = self._current(session, body.chat_id)
+                if current is None or current.status not in OPEN_STATUSES:
+                    raise conflict("concurrent_update", f"chat '{body.chat_id}' changed meanwhile; send it again")
+                return self._replay(session, current, body.text), False
+        return view, True
+
+    def _start(self, platform_id: str, text: str, received: datetime, now: datetime,
+               previous: tuple[str, int] | None) -> dict | None:
+        """A new conversation of `platform_id` with `text` as its opener, after `previous` (the
+        ended conversation's (chat_id, number)) if the client was here before. None when another
+        request started it first."""
+        previous_id, number = (previous[0], previous[1] + 1) if previous is not None else (None, 1)
+        chat_id = conversation_id(platform_id, number)
+        result = self._triage([text], None)
+        audit = self._audit_values(result, "chat", platform_id, 1)
         try:
             with self.db.write() as session:
-                if session.get(Chat, body.chat_id) is not None:
-                    raise _AlreadyThere()
+                latest = self._current(session, platform_id)
+                if (latest.chat_id if latest else None) != previous_id:
+                    return None
                 values = self._apply(dict(
-                    chat_id=body.chat_id, status="waiting", received_at=received, created_at=now, updated_at=now,
+                    chat_id=chat_id, platform_chat_id=platform_id, conversation=number, previous_chat_id=previous_id,
+                    status="waiting", received_at=received, created_at=now, updated_at=now,
                     version=1, message_count=1,
-                    raw_preview=_preview(body.text, self.settings.preview_chars)), result)
+                    raw_preview=_preview(text, self.settings.preview_chars)), result)
                 session.add(Chat(**values))
                 session.flush()
-                session.add(ChatMessage(chat_id=body.chat_id, seq=1, received_at=received, chars=len(body.text),
-                                        raw_text=body.text))
-                session.add(ChatEvent(chat_id=body.chat_id, at=now, kind="created", actor=None,
-                                      data={"received_at": iso(received)}))
-                session.add(ChatEvent(chat_id=body.chat_id, at=now, kind="triage", actor="model",
+                session.add(ChatMessage(chat_id=chat_id, seq=1, received_at=received, chars=len(text), raw_text=text))
+                created = {"received_at": iso(received)}
+                if previous_id is not None:
+                    created.update(previous_chat_id=previous_id, conversation=number)
+                session.add(ChatEvent(chat_id=chat_id, at=now, kind="created", actor=None, data=created))
+                session.add(ChatEvent(chat_id=chat_id, at=now, kind="triage", actor="model",
                                       data=_triage_event(result["prediction"], 1, result["chars"], result["truncated"])))
                 self.audit.add(session, audit)
-        except (IntegrityError, _AlreadyThere):
-            # Created concurrently by a retry of the same request: answer as a replay.
-            with self.db.read() as session:
-                existing = session.get(Chat, body.chat_id)
-                if existing is None:
-                    raise
-                return self._replay(session, existing, body.text), False
-        return self.view(body.chat_id, truncated=result["truncated"]), True
+        except IntegrityError:
+            return None  # the same conversation was inserted concurrently
+        if previous_id is not None:
+            log.info("client of chat %s came back: conversation %d", platform_id, number)
+        return self.view(chat_id, truncated=result["truncated"])
 
     def _replay(self, session: Session, chat: Chat, text: str) -> dict:
-        """POST /v1/chats is idempotent on chat_id: the same chat again returns it unchanged."""
+        """POST /v1/chats is idempotent on chat_id while the conversation is open: the same chat
+        again returns it unchanged."""
         first = session.scalar(select(ChatMessage.raw_text).where(ChatMessage.chat_id == chat.chat_id,
                                                                    ChatMessage.seq == 1))
         if first is not None and first != text:
-            raise conflict("chat_exists", f"chat '{chat.chat_id}' already exists with another text; send further "
-                                          f"client messages to POST /v1/chats/{chat.chat_id}/messages")
+            raise conflict("chat_exists", f"chat '{chat.platform_chat_id}' is open with another opener; send "
+                                          f"further client messages to POST /v1/chats/{chat.platform_chat_id}/messages")
         return self._view(session, chat, utcnow())
 
     # --- more client messages ----------------------------------------------------------------
-    def add_message(self, chat_id: str, body: MessageCreate) -> dict:
+    def add_message(self, chat_id: str, body: MessageCreate) -> tuple[dict, bool]:
         """A further client message, while the chat waits or while an advisor has it: stored, shown
         to the advisor, and the whole client text triaged again. New danger over an advisor's
-        override lapses the override and raises an alert (see `lapse_override`)."""
+        override lapses the override and raises an alert (see `lapse_override`).
+
+        `chat_id` may be the platform's id or one of its conversations: the message goes to the
+        current conversation. Once that was closed or left, the message opens a new conversation
+        linked to it (returns (view, True)): a returning client is never dropped."""
         now = utcnow()
         received = (body.received_at or now).astimezone(timezone.utc)
         if received > now + MAX_CLOCK_SKEW:
             raise ApiError(422, "invalid_received_at", "received_at lies in the future", field="received_at")
         for _attempt in range(MESSAGE_RETRIES):
             with self.db.read() as session:
-                chat = session.get(Chat, chat_id)
-                if chat is None:
+                addressed = session.get(Chat, chat_id)
+                if addressed is None:
                     raise not_found(chat_id)
+                platform_id = addressed.platform_chat_id or addressed.chat_id
+                chat = self._current(session, platform_id) or addressed
                 if chat.status not in OPEN_STATUSES:
-                    raise conflict("chat_not_open", f"chat '{chat_id}' is {chat.status}; messages are only "
-                                                    f"taken while the chat waits or is claimed")
-                if chat.message_count >= self.settings.max_messages_per_chat:
-                    raise conflict("too_many_messages", f"chat '{chat_id}' already has {chat.message_count} "
-                                                        f"messages, the most kept per chat")
-                texts = list(session.scalars(select(ChatMessage.raw_text).where(ChatMessage.chat_id == chat_id)
-                                             .order_by(ChatMessage.seq)))
-                version, count, old_override = chat.version, chat.message_count, chat.override
-                old_prediction = chat.prediction
-                old_marks = chat.summary.get("triage", {})
+                    ended = (chat.chat_id, chat.conversation)
+                else:
+                    ended = None
+                    if chat.message_count >= self.settings.max_messages_per_chat:
+                        raise conflict("too_many_messages", f"chat '{chat.chat_id}' already has "
+                                                            f"{chat.message_count} messages, the most kept per chat")
+                    texts = list(session.scalars(select(ChatMessage.raw_text)
+                                                 .where(ChatMessage.chat_id == chat.chat_id).order_by(ChatMessage.seq)))
+                    chat_id = chat.chat_id
+                    version, count, old_override = chat.version, chat.message_count, chat.override
+                    old_prediction = chat.prediction
+                    old_marks = chat.summary.get("triage", {})
+            if ended is not None:
+                view = self._start(platform_id, body.text, received, now, ended)
+                if view is not None:
+                    return view, True
+                continue  # someone else started the new conversation: add to it
             texts = [t for t in texts if t] + [body.text]
             result = self._triage(texts, old_override)
             override, lapse = lapse_override(old_override, old_prediction, result["prediction"], now)
@@ -257,7 +329,7 @@ class ChatService:
             if lapse:
                 result = {**result, **self._retriage_with(result["prediction"], override)}
             result = self._with_marks(result, alert, old_marks.get("returned"))
-            audit = self._audit_values(result, "message", chat_id, count + 1)
+            audit = self._audit_values(result, "message", platform_id, count + 1)
             with self.db.write() as session:
                 values = self._apply(dict(updated_at=now, version=version + 1, message_count=count + 1), result)
                 done = session.execute(
@@ -281,7 +353,7 @@ class ChatService:
                         "reason_nl": lapse["alert"]["text_nl"]}))
             if lapse and self.triager.metrics is not None:
                 self.triager.metrics.overrides.labels("lapsed").inc()
-            return self.view(chat_id, truncated=result["truncated"])
+            return self.view(chat_id, truncated=result["truncated"]), False
         raise conflict("concurrent_update", f"chat '{chat_id}' changed while the message was added; send it again")
 
     def _retriage_with(self, prediction: dict, override: dict | None) -> dict:
@@ -291,6 +363,12 @@ class ChatService:
                 "summary": build_summary(prediction, override, guidance)}
 
     # --- advisor actions -----------------------------------------------------------------------
+    # A claim belongs to the API key that made it (Principal.key_id; personal accounts later).
+    # Only that key, or an admin (the supervisor until that role exists), may send its heartbeat,
+    # release, override or close it: 403 `not_claimer` for anyone else. Who acted is the key's
+    # label; the name an advisor typed at sign-in is kept beside it as self-declared (`name`):
+    # several advisors may share one key until personal accounts exist.
+
     def _transition(self, session: Session, chat_id: str, allowed: tuple[str, ...], values: dict,
                     extra_where=()) -> bool:
         done = session.execute(
@@ -298,24 +376,40 @@ class ChatService:
             .values(version=Chat.version + 1, **values).execution_options(synchronize_session=False)).rowcount
         return done == 1
 
-    def _state(self, session: Session, chat_id: str) -> tuple[str, str | None]:
-        row = session.execute(select(Chat.status, Chat.claimed_by).where(Chat.chat_id == chat_id)).first()
+    def _state(self, session: Session, chat_id: str) -> tuple[str, str | None, str | None, str | None]:
+        """(status, claimed_by, claimed_key, claimed_name) of a chat; 404 when there is none."""
+        row = session.execute(select(Chat.status, Chat.claimed_by, Chat.claimed_key, Chat.claimed_name)
+                              .where(Chat.chat_id == chat_id)).first()
         if row is None:
             raise not_found(chat_id)
-        return row[0], row[1]
+        return tuple(row)
 
-    def claim(self, chat_id: str, advisor: str) -> dict:
+    @staticmethod
+    def _holds(actor: Principal):
+        """SQL: the chat's claim is this key's (or was made before claims had keys), unless admin."""
+        if actor.role in SUPERVISOR_ROLES:
+            return ()
+        return ((Chat.claimed_key == actor.key_id) | Chat.claimed_key.is_(None),)
+
+    @staticmethod
+    def _not_claimer(chat_id: str, claimed_by: str | None, claimed_name: str | None, verb: str) -> ApiError:
+        return ApiError(403, "not_claimer", f"chat '{chat_id}' is claimed by {who(claimed_by, claimed_name)}; only "
+                                            f"the key that claimed it, or an admin, may {verb} it")
+
+    def claim(self, chat_id: str, actor: Principal, name: str | None = None) -> dict:
         now = utcnow()
         with self.db.write() as session:
             if not self._transition(session, chat_id, ("waiting",),
-                                    dict(status="claimed", claimed_by=advisor, claimed_at=now, last_seen_at=now,
-                                         updated_at=now)):
-                status, claimed_by = self._state(session, chat_id)
+                                    dict(status="claimed", claimed_by=actor.label, claimed_key=actor.key_id,
+                                         claimed_name=name, claimed_at=now, last_seen_at=now, updated_at=now)):
+                status, claimed_by, _, claimed_name = self._state(session, chat_id)
                 if status == "claimed":
-                    raise conflict("already_claimed", f"chat '{chat_id}' is already claimed by {claimed_by}")
+                    raise conflict("already_claimed",
+                                   f"chat '{chat_id}' is already claimed by {who(claimed_by, claimed_name)}")
                 raise conflict("chat_not_waiting", f"chat '{chat_id}' is {status} and cannot be claimed")
             self._clear_returned(session, chat_id)
-            session.add(ChatEvent(chat_id=chat_id, at=now, kind="claimed", actor=advisor, data={}))
+            session.add(ChatEvent(chat_id=chat_id, at=now, kind="claimed", actor=actor.label,
+                                  data=_actor_data(actor, name)))
         return self.view(chat_id, history=True)
 
     @staticmethod
@@ -326,51 +420,48 @@ class ChatService:
         if triage.get("returned"):
             chat.summary = {**chat.summary, "triage": {**triage, "returned": None}}
 
-    def heartbeat(self, chat_id: str, advisor: str) -> dict:
+    def heartbeat(self, chat_id: str, actor: Principal) -> dict:
         """The claiming advisor's page is alive. Written at most every HEARTBEAT_WRITE_SECONDS and
         without a version bump: it changes nothing an optimistic writer of the chat relies on."""
         now = utcnow()
         with self.db.read() as session:
-            row = session.execute(select(Chat.status, Chat.claimed_by, Chat.last_seen_at)
-                                  .where(Chat.chat_id == chat_id)).first()
-        if row is None:
-            raise not_found(chat_id)
-        status, claimed_by, last_seen = row
-        self._check_holder(chat_id, status, claimed_by, advisor)
+            state = self._state(session, chat_id)
+            last_seen = session.scalar(select(Chat.last_seen_at).where(Chat.chat_id == chat_id))
+        self._check_holder(chat_id, state, actor)
         # With a short timeout (tests) a write every 10 s would let a live claim lapse.
         every = min(HEARTBEAT_WRITE_SECONDS, self.settings.claim_timeout_seconds / 4)
         if last_seen is None or (now - last_seen).total_seconds() >= every:
             with self.db.write() as session:
                 done = session.execute(
-                    update(Chat).where(Chat.chat_id == chat_id, Chat.status == "claimed", Chat.claimed_by == advisor)
+                    update(Chat).where(Chat.chat_id == chat_id, Chat.status == "claimed", *self._holds(actor))
                     .values(last_seen_at=now).execution_options(synchronize_session=False)).rowcount
                 if done != 1:
-                    status, claimed_by = self._state(session, chat_id)
-                    self._check_holder(chat_id, status, claimed_by, advisor)
+                    self._check_holder(chat_id, self._state(session, chat_id), actor)
         return self.view(chat_id, history=True)
 
-    @staticmethod
-    def _check_holder(chat_id: str, status: str, claimed_by: str | None, advisor: str) -> None:
-        if status == "claimed" and claimed_by != advisor:
-            raise conflict("claimed_by_other", f"chat '{chat_id}' is claimed by {claimed_by}, not {advisor}",
-                           field="advisor")
+    def _check_holder(self, chat_id: str, state: tuple, actor: Principal) -> None:
+        status, claimed_by, claimed_key, claimed_name = state
         if status != "claimed":
-            raise conflict("chat_not_claimed", f"chat '{chat_id}' is {status}; it is no longer claimed by {advisor}")
+            raise conflict("chat_not_claimed", f"chat '{chat_id}' is {status}; it is no longer claimed")
+        if claimed_key is not None and claimed_key != actor.key_id and actor.role not in SUPERVISOR_ROLES:
+            raise self._not_claimer(chat_id, claimed_by, claimed_name, "keep")
 
-    def reassign(self, chat_id: str, advisor: str, actor: str) -> dict:
-        """A supervisor (for now: admin) hands a claimed chat to another advisor."""
+    def reassign(self, chat_id: str, target: Principal, name: str | None, actor: Principal) -> dict:
+        """A supervisor (for now: admin) hands a claimed chat to another advisor's key."""
         now = utcnow()
         with self.db.write() as session:
-            status, previous = self._state(session, chat_id)
+            status, previous, previous_key, previous_name = self._state(session, chat_id)
+            same = ((Chat.claimed_key == previous_key) if previous_key is not None else Chat.claimed_key.is_(None),)
             if status != "claimed" or not self._transition(
                     session, chat_id, ("claimed",),
-                    dict(claimed_by=advisor, claimed_at=now, last_seen_at=now, updated_at=now),
-                    (Chat.claimed_by == previous,)):
-                status, _ = self._state(session, chat_id)
+                    dict(claimed_by=target.label, claimed_key=target.key_id, claimed_name=name, claimed_at=now,
+                         last_seen_at=now, updated_at=now), same):
+                status = self._state(session, chat_id)[0]
                 raise conflict("chat_not_claimed", f"chat '{chat_id}' is {status}; only a claimed chat can be "
                                                    f"reassigned")
-            session.add(ChatEvent(chat_id=chat_id, at=now, kind="reassigned", actor=actor,
-                                  data={"from": previous, "to": advisor}))
+            session.add(ChatEvent(chat_id=chat_id, at=now, kind="reassigned", actor=actor.label, data={
+                **_actor_data(actor, None), "from": previous, "from_key": previous_key, "from_name": previous_name,
+                "to": target.label, "to_key": target.key_id, "to_name": name}))
         return self.view(chat_id, history=True)
 
     def expire_claims(self, now: datetime | None = None, force: bool = False) -> list[str]:
@@ -385,13 +476,15 @@ class ChatService:
         now = now or utcnow()
         cutoff = now - timedelta(seconds=self.settings.claim_timeout_seconds)
         with self.db.read() as session:
-            stale = session.execute(select(Chat.chat_id, Chat.version, Chat.claimed_by, Chat.last_seen_at)
+            stale = session.execute(select(Chat.chat_id, Chat.version, Chat.claimed_by, Chat.claimed_key,
+                                           Chat.claimed_name, Chat.last_seen_at)
                                     .where(Chat.status == "claimed", Chat.last_seen_at < cutoff)).all()
         returned = []
-        for chat_id, version, advisor, last_seen in stale:
+        for chat_id, version, advisor, key, name, last_seen in stale:
             minutes = max(1, round((now - last_seen).total_seconds() / 60))
-            notice = {"at": iso(now), "from": advisor,
-                      "text_nl": f"Terug in de wachtrij: {advisor or 'de adviseur'} gaf {minutes} min geen teken "
+            holder = who(advisor, name)
+            notice = {"at": iso(now), "from": holder,
+                      "text_nl": f"Terug in de wachtrij: {holder or 'de adviseur'} gaf {minutes} min geen teken "
                                  f"van leven. Controleer of er al contact was."}
             with self.db.write() as session:
                 chat = session.get(Chat, chat_id)
@@ -399,12 +492,13 @@ class ChatService:
                     continue
                 summary = {**chat.summary, "triage": {**chat.summary.get("triage", {}), "returned": notice}}
                 if not self._transition(session, chat_id, ("claimed",),
-                                        dict(status="waiting", claimed_by=None, claimed_at=None, last_seen_at=None,
-                                             updated_at=now, summary=summary),
+                                        dict(status="waiting", claimed_by=None, claimed_key=None, claimed_name=None,
+                                             claimed_at=None, last_seen_at=None, updated_at=now, summary=summary),
                                         (Chat.version == version, Chat.last_seen_at < cutoff)):
                     continue
                 session.add(ChatEvent(chat_id=chat_id, at=now, kind="claim_expired", actor=None,
-                                      data={"advisor": advisor, "last_seen_at": iso(last_seen)}))
+                                      data={"advisor": advisor, "key": key, "name": name,
+                                            "last_seen_at": iso(last_seen)}))
             log.warning("claim of chat %s by an advisor lapsed after %d min without sign of life", chat_id, minutes)
             returned.append(chat_id)
         return returned
@@ -415,51 +509,60 @@ class ChatService:
         with self.db.read() as session:
             chats = session.scalars(select(Chat).where(Chat.status == status).order_by(Chat.received_at)).all()
             items = [{"chat_id": c.chat_id, "status": c.status, "claimed_by": c.claimed_by,
+                      "claimed_key": c.claimed_key, "claimed_name": c.claimed_name,
                       "claimed_at": iso(c.claimed_at), "last_seen_at": iso(c.last_seen_at),
                       "received_at": iso(c.received_at), "message_count": c.message_count,
+                      "conversation": c.conversation, "previous_chat_id": c.previous_chat_id,
                       "preview": c.raw_preview, "triage": c.summary["triage"]} for c in chats]
         return {"items": items, "count": len(items)}
 
-    def release(self, chat_id: str, advisor: str | None) -> dict:
+    def release(self, chat_id: str, actor: Principal) -> dict:
         now = utcnow()
-        where = (Chat.claimed_by == advisor,) if advisor else ()
         with self.db.write() as session:
             if not self._transition(session, chat_id, ("claimed",),
-                                    dict(status="waiting", claimed_by=None, claimed_at=None, last_seen_at=None,
-                                         updated_at=now), where):
-                status, claimed_by = self._state(session, chat_id)
+                                    dict(status="waiting", claimed_by=None, claimed_key=None, claimed_name=None,
+                                         claimed_at=None, last_seen_at=None, updated_at=now), self._holds(actor)):
+                status, claimed_by, _, claimed_name = self._state(session, chat_id)
                 if status == "claimed":
-                    raise conflict("claimed_by_other", f"chat '{chat_id}' is claimed by {claimed_by}, not {advisor}",
-                                   field="advisor")
+                    raise self._not_claimer(chat_id, claimed_by, claimed_name, "release")
                 raise conflict("chat_not_claimed", f"chat '{chat_id}' is {status}; only a claimed chat can be released")
-            session.add(ChatEvent(chat_id=chat_id, at=now, kind="released", actor=advisor, data={}))
+            # Whose claim it was, when someone else (an admin) released it.
+            session.add(ChatEvent(chat_id=chat_id, at=now, kind="released", actor=actor.label,
+                                  data=_actor_data(actor, None)))
         return self.view(chat_id)
 
-    def close(self, chat_id: str, body: CloseRequest) -> dict:
+    def close(self, chat_id: str, body: CloseRequest, actor: Principal) -> dict:
+        """A waiting chat: any advisor may close it; a claimed one: its claimer or an admin."""
         now = utcnow()
-        advisor = body.advisor
-        where = ((Chat.status == "waiting") | (Chat.claimed_by == advisor),) if advisor else ()
+        holds = self._holds(actor)
+        where = ((Chat.status == "waiting") | holds[0],) if holds else ()
         with self.db.write() as session:
+            name = session.scalar(select(Chat.claimed_name).where(Chat.chat_id == chat_id,
+                                                                  Chat.claimed_key == actor.key_id))
             if not self._transition(session, chat_id, OPEN_STATUSES,
                                     dict(status="closed", closed_at=now, outcome=body.outcome, updated_at=now,
                                          raw_preview=None), where):
-                status, claimed_by = self._state(session, chat_id)
+                status, claimed_by, _, claimed_name = self._state(session, chat_id)
                 if status == "claimed":
-                    raise conflict("claimed_by_other", f"chat '{chat_id}' is claimed by {claimed_by}, not {advisor}",
-                                   field="advisor")
+                    raise self._not_claimer(chat_id, claimed_by, claimed_name, "close")
                 raise conflict("chat_not_open", f"chat '{chat_id}' is already {status}")
             self._purge_text(session, chat_id)
-            session.add(ChatEvent(chat_id=chat_id, at=now, kind="closed", actor=advisor,
-                                  data={"outcome": body.outcome}))
+            session.add(ChatEvent(chat_id=chat_id, at=now, kind="closed", actor=actor.label,
+                                  data={"outcome": body.outcome, **_actor_data(actor, name)}))
         return self.view(chat_id)
 
     def leave(self, chat_id: str) -> dict:
-        """DELETE /v1/chats/{id}: the client left. Idempotent for a chat that was already left."""
+        """DELETE /v1/chats/{id}: the client left; the platform id addresses its current
+        conversation. Idempotent for a chat that was already left."""
         now = utcnow()
         with self.db.write() as session:
+            addressed = session.get(Chat, chat_id)
+            if addressed is None:
+                raise not_found(chat_id)
+            chat_id = (self._current(session, addressed.platform_chat_id or chat_id) or addressed).chat_id
             if not self._transition(session, chat_id, OPEN_STATUSES,
                                     dict(status="left", closed_at=now, updated_at=now, raw_preview=None)):
-                status, _ = self._state(session, chat_id)
+                status = self._state(session, chat_id)[0]
                 if status != "left":
                     raise conflict("chat_not_open", f"chat '{chat_id}' is already {status}")
             else:
@@ -472,7 +575,7 @@ class ChatService:
         session.execute(update(ChatMessage).where(ChatMessage.chat_id == chat_id).values(raw_text=None)
                         .execution_options(synchronize_session=False))
 
-    def override(self, chat_id: str, body: OverrideRequest, actor: str) -> dict:
+    def override(self, chat_id: str, body: OverrideRequest, actor: Principal) -> dict:
         now = utcnow()
         audit_reason = redact_text(body.reason)  # the reason is free text: redacted for the audit record
         with self.db.write() as session:
@@ -484,26 +587,30 @@ class ChatService:
                 raise not_found(chat_id)
             if chat.status not in OPEN_STATUSES:
                 raise conflict("chat_not_open", f"chat '{chat_id}' is {chat.status}; its triage can no longer change")
+            if (chat.status == "claimed" and chat.claimed_key is not None and chat.claimed_key != actor.key_id
+                    and actor.role not in SUPERVISOR_ROLES):
+                raise self._not_claimer(chat_id, chat.claimed_by, chat.claimed_name, "override the triage of")
             before, _ = effective_triage(chat.prediction, chat.override)
             given = {k: v for k, v in (("urgency", body.urgency), ("role", body.role), ("minor", body.minor))
                      if v is not None}
             fields = {**(chat.override or {}).get("fields", {}), **given}
-            override = {"fields": fields, "reason": body.reason, "advisor": body.advisor, "key": actor, "at": iso(now),
-                        "model_urgency": chat.prediction["urgency"]}
+            override = {"fields": fields, "reason": body.reason, "advisor": actor.label, "name": body.advisor,
+                        "key": actor.key_id, "at": iso(now), "model_urgency": chat.prediction["urgency"]}
             result = self._retriage_with(chat.prediction, override)
             values = self._apply(dict(updated_at=now, version=chat.version + 1),
                                  {**result, "prediction": chat.prediction})
             for key, value in values.items():
                 setattr(chat, key, value)
             after = result["triage"]
-            session.add(ChatEvent(chat_id=chat_id, at=now, kind="override", actor=body.advisor or actor, data={
-                "set": given, "reason": body.reason,
+            session.add(ChatEvent(chat_id=chat_id, at=now, kind="override", actor=actor.label, data={
+                **_actor_data(actor, body.advisor), "set": given, "reason": body.reason,
                 "before": {k: before[k] for k in ("urgency", "role", "minor")},
                 "after": {k: after[k] for k in ("urgency", "role", "minor")},
                 "model": {k: chat.prediction[k] for k in ("urgency", "role", "minor")},
             }))
-            self.audit.add_override(session, chat_id, {
-                "at": iso(now), "advisor": body.advisor, "key": actor, "fields": given, "reason": audit_reason,
+            self.audit.add_override(session, chat.platform_chat_id or chat_id, {
+                "at": iso(now), "advisor": actor.label, "name": body.advisor, "key": actor.key_id, "fields": given,
+                "reason": audit_reason,
                 "before": {k: before[k] for k in ("urgency", "role", "minor")},
                 "after": {k: after[k] for k in ("urgency", "role", "minor")}})
         if self.triager.metrics is not None:
@@ -547,17 +654,43 @@ class ChatService:
             "reason_detail_nl": ranked.reason_detail_nl if ranked else None,
             "message_count": chat.message_count, "triage": chat.summary["triage"], "prediction": chat.prediction,
             "override": _override_out(chat.override), "guidance": chat.guidance,
-            "claimed_by": chat.claimed_by, "claimed_at": iso(chat.claimed_at), "last_seen_at": iso(chat.last_seen_at),
+            "claimed_by": chat.claimed_by, "claimed_key": chat.claimed_key, "claimed_name": chat.claimed_name,
+            "claimed_at": iso(chat.claimed_at), "last_seen_at": iso(chat.last_seen_at),
             "claim_timeout_seconds": self.settings.claim_timeout_seconds, "closed_at": iso(chat.closed_at),
             "outcome": chat.outcome, "updated_at": iso(chat.updated_at), "text_truncated": False,
         }
         messages = session.execute(select(ChatMessage.seq, ChatMessage.received_at, ChatMessage.raw_text)
                                    .where(ChatMessage.chat_id == chat.chat_id).order_by(ChatMessage.seq)).all()
         out["messages"] = [{"seq": seq, "received_at": iso(at), "text": text} for seq, at, text in messages]
+        out.update(self._conversations(session, chat))
         if history:
             events = session.scalars(select(ChatEvent).where(ChatEvent.chat_id == chat.chat_id)
                                      .order_by(ChatEvent.id)).all()
             out["history"] = [{"at": iso(e.at), "kind": e.kind, "actor": e.actor, "data": e.data} for e in events]
+        return out
+
+    @staticmethod
+    def _conversations(session: Session, chat: Chat) -> dict:
+        """Where the chat stands among the conversations of its platform id: the earlier ones
+        (newest first: when, how they ended, their triage) and the later one, if the client came
+        back. Queried only when there can be any."""
+        platform_id = chat.platform_chat_id or chat.chat_id
+        out = {"platform_chat_id": platform_id, "conversation": chat.conversation,
+               "previous_chat_id": chat.previous_chat_id, "next_chat_id": None, "previous": []}
+        if chat.conversation > 1:
+            rows = session.scalars(select(Chat).where(Chat.platform_chat_id == platform_id,
+                                                      Chat.conversation < chat.conversation)
+                                   .order_by(Chat.conversation.desc()).limit(PREVIOUS_SHOWN)).all()
+            out["previous"] = [{
+                "chat_id": c.chat_id, "conversation": c.conversation, "status": c.status,
+                "received_at": iso(c.received_at), "closed_at": iso(c.closed_at), "outcome": c.outcome,
+                "message_count": c.message_count, "claimed_by": c.claimed_by, "claimed_name": c.claimed_name,
+                "triage": {k: c.summary.get("triage", {}).get(k)
+                           for k in ("urgency", "role", "minor", "topics", "overridden", "summary_nl")},
+            } for c in rows]
+        if chat.status not in OPEN_STATUSES:
+            out["next_chat_id"] = session.scalar(select(Chat.chat_id).where(
+                Chat.platform_chat_id == platform_id, Chat.conversation == chat.conversation + 1))
         return out
 
     def queue_json(self) -> bytes:
@@ -566,14 +699,10 @@ class ChatService:
         return self.queue_view.json()
 
 
-class _AlreadyThere(Exception):
-    pass
-
-
 def _override_out(override: dict | None) -> dict | None:
     if not override:
         return None
-    return {k: override.get(k) for k in ("fields", "reason", "advisor", "at")}
+    return {k: override.get(k) for k in ("fields", "reason", "advisor", "name", "at")}
 
 
 def _worst_when(prediction: dict) -> dict[str, int]:
@@ -622,8 +751,9 @@ def lapse_override(override: dict | None, before: dict, after: dict, now: dateti
                    f"({URGENCY_NL[override['fields']['urgency']]})")
     if minor_found:
         why.append("het model ziet nu een minderjarige chatter")
-    who = f" van {override['advisor']}" if override.get("advisor") else ""
-    outcome = (f"de aanpassing{who} is vervallen" if lapsed else f"de aanpassing{who} blijft (die is al urgenter)")
+    by = who(override.get("advisor"), override.get("name"))
+    by = f" van {by}" if by else ""
+    outcome = (f"de aanpassing{by} is vervallen" if lapsed else f"de aanpassing{by} blijft (die is al urgenter)")
     text = f"Nieuw gevaar: {' en '.join(why)}; {outcome}."
     alert = {"at": iso(now), "kind": "override_lapsed", "text_nl": text[0].upper() + text[1:]}
     remaining = {**override, "fields": fields} if fields else None

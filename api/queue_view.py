@@ -78,11 +78,12 @@ class QueueView:
         out = {}
         for i in range(0, len(chat_ids), FETCH_CHUNK):
             query = select(Chat.chat_id, Chat.version, Chat.urgency, Chat.minor, Chat.received_at, Chat.needs_review,
-                           Chat.severity, Chat.message_count, Chat.raw_preview, cast(Chat.summary, Text)
-                           ).where(Chat.chat_id.in_(chat_ids[i:i + FETCH_CHUNK]))
-            for (chat_id, version, urgency, minor, received_at, review, severity, messages, preview,
+                           Chat.severity, Chat.message_count, Chat.raw_preview, Chat.previous_chat_id,
+                           cast(Chat.summary, Text)).where(Chat.chat_id.in_(chat_ids[i:i + FETCH_CHUNK]))
+            for (chat_id, version, urgency, minor, received_at, review, severity, messages, preview, previous,
                  summary) in conn.execute(query):
-                head = _dumps({"received_at": received_at, "message_count": messages, "preview": preview})
+                head = _dumps({"received_at": received_at, "message_count": messages, "preview": preview,
+                               "previous_chat_id": previous})
                 # Only acute chats need the severity sentence (for their reason); decoded once per version.
                 severity_nl = orjson.loads(summary)["triage"].get("severity_nl", "") if urgency == "acute" else ""
                 summary = summary.strip().encode("utf-8")  # {"triage": ..., "guidance": ...}

@@ -12,6 +12,9 @@ from triage.labels import MAX_TEXT_CHARS, ROLES, TOPICS, URGENCIES
 
 CHAT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$"
 CHAT_ID_MAX = 64
+# A chat addressed in a path: the platform's id, or "<platform id>~N" for the N-th conversation of a
+# returning client (api/chats.py conversation_id); "~" never occurs in a platform id.
+CONVERSATION_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}(~[0-9a-f]{8})?(~[1-9][0-9]{0,8})?$"
 ADVISOR_MAX = 100
 REASON_MAX = 500
 
@@ -70,25 +73,36 @@ class MessageCreate(_TextIn):
 
 
 class ClaimRequest(_In):
-    advisor: str = Field(min_length=1, max_length=ADVISOR_MAX, description="the advisor taking the chat")
+    advisor: str | None = Field(None, min_length=1, max_length=ADVISOR_MAX,
+                                description="the name the advisor gives (self-declared): recorded beside the "
+                                            "key's label; the claim itself belongs to the API key")
 
     @field_validator("advisor")
     @classmethod
     def _advisor(cls, v):
-        return _name(v)
+        return None if v is None else _name(v)
 
 
 class HeartbeatRequest(ClaimRequest):
-    """The claiming advisor's page is still open (sent every 10 s)."""
+    """The claiming advisor's page is still open (sent every 10 s). `advisor` is ignored: the key
+    decides whose claim it is."""
 
 
-class ReassignRequest(ClaimRequest):
-    """`advisor`: the advisor who takes over the claimed chat."""
+class ReassignRequest(_In):
+    advisor: str = Field(min_length=1, max_length=ADVISOR_MAX,
+                         description="the advisor key that takes over: its key id (key-...) or its label")
+    name: str | None = Field(None, min_length=1, max_length=ADVISOR_MAX,
+                             description="the colleague's name, for a key several advisors share (self-declared)")
+
+    @field_validator("advisor", "name")
+    @classmethod
+    def _names(cls, v):
+        return None if v is None else _name(v)
 
 
 class ReleaseRequest(_In):
     advisor: str | None = Field(None, min_length=1, max_length=ADVISOR_MAX,
-                                description="if given, must be the advisor who claimed the chat")
+                                description="accepted and ignored: the key decides whose claim it is")
 
     @field_validator("advisor")
     @classmethod
@@ -105,7 +119,8 @@ class OverrideRequest(_In):
     role: Role | None = None
     minor: StrictBool | None = None
     reason: str = Field(min_length=1, max_length=REASON_MAX, description="why the advisor changes the triage")
-    advisor: str | None = Field(None, min_length=1, max_length=ADVISOR_MAX)
+    advisor: str | None = Field(None, min_length=1, max_length=ADVISOR_MAX,
+                                description="the advisor's name (self-declared), recorded beside the key's label")
 
     @field_validator("reason")
     @classmethod
@@ -176,7 +191,8 @@ class TriageResponse(Prediction):
 class Override(BaseModel):
     fields: dict[str, Any] = Field(description="the fields the advisor set")
     reason: str
-    advisor: str | None
+    advisor: str | None = Field(description="the label of the key that made the override")
+    name: str | None = Field(None, description="the name the advisor gave (self-declared)")
     at: datetime
 
 
@@ -188,7 +204,8 @@ class ChatAlert(BaseModel):
 
 class ClaimReturned(BaseModel):
     at: datetime
-    from_: str | None = Field(alias="from", description="the advisor whose claim lapsed")
+    from_: str | None = Field(alias="from", description="the advisor whose claim lapsed (key label, with the "
+                                                        "self-declared name)")
     text_nl: str
 
 
@@ -218,6 +235,21 @@ class ChatMessageOut(BaseModel):
     text: str | None = Field(description="the client's message; null once the chat was closed or the client left")
 
 
+class PreviousConversation(BaseModel):
+    """An earlier conversation of a returning client, as its advisor sees it ("eerder contact")."""
+
+    chat_id: str
+    conversation: int
+    status: ChatStatus
+    received_at: datetime
+    closed_at: datetime | None
+    outcome: str | None
+    message_count: int
+    claimed_by: str | None
+    claimed_name: str | None
+    triage: dict[str, Any] = Field(description="urgency, role, minor, topics, overridden, summary_nl when it ended")
+
+
 class ChatOut(BaseModel):
     chat_id: str
     status: ChatStatus
@@ -233,9 +265,20 @@ class ChatOut(BaseModel):
     prediction: Prediction
     override: Override | None
     guidance: list[GuidanceCard]
-    claimed_by: str | None
+    claimed_by: str | None = Field(description="the label of the API key that claimed the chat")
+    claimed_key: str | None = Field(None, description="the id of that key (as in GET /v1/me): only it, or an "
+                                                      "admin, may keep, release, override or close the chat")
+    claimed_name: str | None = Field(None, description="the name the advisor gave when claiming (self-declared)")
     claimed_at: datetime | None
     last_seen_at: datetime | None = Field(None, description="last sign of life of the claiming advisor's page")
+    platform_chat_id: str = Field(description="the chat platform's id; the same for every conversation of a "
+                                              "returning client")
+    conversation: int = Field(1, description="1 for the first conversation of this platform id, 2 when the "
+                                             "client came back after it ended, ...")
+    previous_chat_id: str | None = Field(None, description="the conversation before this one")
+    next_chat_id: str | None = Field(None, description="the conversation after this one (the client came back)")
+    previous: list[PreviousConversation] = Field(
+        default_factory=list, description="earlier conversations of this client, newest first (at most 5)")
     claim_timeout_seconds: float = Field(description="a claim with no heartbeat for this long goes back to the "
                                                      "queue (TRIAGE_CLAIM_TIMEOUT_SECONDS)")
     closed_at: datetime | None
@@ -266,6 +309,7 @@ class QueueEntry(BaseModel):
     received_at: datetime
     message_count: int
     preview: str | None = Field(description="the start of the first message (for advisors only)")
+    previous_chat_id: str | None = Field(None, description="a returning client: their earlier conversation")
     triage: EffectiveTriage
     guidance: list[GuidanceRef]
 
@@ -274,6 +318,10 @@ class ChatListEntry(BaseModel):
     chat_id: str
     status: ChatStatus
     claimed_by: str | None
+    claimed_key: str | None = None
+    claimed_name: str | None = None
+    conversation: int = 1
+    previous_chat_id: str | None = None
     claimed_at: datetime | None
     last_seen_at: datetime | None
     received_at: datetime

@@ -91,6 +91,15 @@ class KeyStore:
                 found = principal
         return found
 
+    def find(self, ref: str, roles: tuple[str, ...]) -> list[Principal]:
+        """The keys of `roles` that `ref` names: by key id, or by label (case-insensitive)."""
+        folded = ref.casefold()
+        found: dict[str, Principal] = {}
+        for _digest, principal in self._keys():
+            if principal.role in roles and (principal.key_id == ref or principal.label.casefold() == folded):
+                found.setdefault(principal.key_id, principal)
+        return list(found.values())
+
     def count(self) -> int:
         return len(self._keys())
 

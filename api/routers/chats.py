@@ -4,18 +4,20 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Body, Depends, Path, Query
+from fastapi import APIRouter, Body, Depends, Path, Query, Request
 
 from api.deps import ADMIN, ADVISOR, CHAT_READ, QUEUE, get_service, json_response, require
-from api.schemas import (CHAT_ID_MAX, CHAT_ID_PATTERN, ChatCreate, ChatDetail, ChatList, ChatOut, ClaimRequest,
+from api.errors import ApiError
+from api.schemas import (CHAT_ID_MAX, CONVERSATION_ID_PATTERN, ChatCreate, ChatDetail, ChatList, ChatOut, ClaimRequest,
                          CloseRequest, ErrorOut, HeartbeatRequest, MessageCreate, OverrideRequest, ReassignRequest,
                          ReleaseRequest)
 from api.security import Principal
 
 router = APIRouter(prefix="/v1/chats", tags=["chats"])
 
-ChatIdPath = Annotated[str, Path(min_length=1, max_length=CHAT_ID_MAX, pattern=CHAT_ID_PATTERN,
-                                 description="the chat platform's chat id")]
+ChatIdPath = Annotated[str, Path(min_length=1, max_length=CHAT_ID_MAX, pattern=CONVERSATION_ID_PATTERN,
+                                 description="the chat id: the platform's id, or `<platform id>~N` for the "
+                                             "N-th conversation of a returning client")]
 ERRORS = {401: {"model": ErrorOut}, 403: {"model": ErrorOut}, 404: {"model": ErrorOut},
           409: {"model": ErrorOut}, 413: {"model": ErrorOut}}
 
@@ -24,7 +26,9 @@ ERRORS = {401: {"model": ErrorOut}, 403: {"model": ErrorOut}, 404: {"model": Err
              summary="A new chat is waiting (idempotent on chat_id)")
 def create_chat(body: ChatCreate, service=Depends(get_service), _p: Principal = Depends(require(*QUEUE))):
     """Triage the opener and put the chat in the queue. 201 when created; 200 with the stored chat
-    when the same chat_id comes again (a retry); 409 if that chat_id has another opener."""
+    when the same chat_id comes again while it is open (a retry); 409 if that open chat has another
+    opener. Once the chat was closed or left, the same chat_id is a returning client: 201 with a
+    new conversation (`chat_id` "<id>~2", ...) linked to the earlier one (`previous`)."""
     chat, created = service.create(body)
     return json_response(chat, 201 if created else 200)
 
@@ -44,54 +48,69 @@ def get_chat(chat_id: ChatIdPath, service=Depends(get_service), _p: Principal = 
     return json_response(service.view(chat_id, history=True))
 
 
-@router.post("/{chat_id}/messages", response_model=ChatOut, responses=ERRORS,
+@router.post("/{chat_id}/messages", response_model=ChatOut, responses={201: {"model": ChatOut}, **ERRORS},
              summary="A further client message (waiting or claimed chat): shown to the advisor, re-triage")
 def add_message(chat_id: ChatIdPath, body: MessageCreate, service=Depends(get_service),
                 _p: Principal = Depends(require(*QUEUE))):
     """Re-triage on the combined client text (openers are often just "hoi"); the queue reorders.
     New danger (a new red flag, a model urgency above an advisor's override, a minor where the
-    advisor said adult) lapses the override and sets `triage.alert`. 409 once the chat is closed or
-    left."""
-    return json_response(service.add_message(chat_id, body))
+    advisor said adult) lapses the override and sets `triage.alert`. The message goes to the
+    chat's current conversation; once that was closed or left, it opens a new conversation linked
+    to it and waits in the queue (201)."""
+    chat, created = service.add_message(chat_id, body)
+    return json_response(chat, 201 if created else 200)
 
 
 @router.post("/{chat_id}/claim", response_model=ChatOut, responses=ERRORS, summary="An advisor takes the chat")
 def claim_chat(chat_id: ChatIdPath, body: ClaimRequest, service=Depends(get_service),
-               _p: Principal = Depends(require(*ADVISOR))):
-    """Exactly one concurrent claim wins (200); every other gets 409."""
-    return json_response(service.claim(chat_id, body.advisor))
+               principal: Principal = Depends(require(*ADVISOR))):
+    """Exactly one concurrent claim wins (200); every other gets 409. The claim belongs to the key:
+    only it (or an admin) may keep, release, override or close the chat. `advisor` is the name the
+    advisor gives (self-declared; recorded beside the key's label)."""
+    return json_response(service.claim(chat_id, principal, body.advisor))
 
 
 @router.post("/{chat_id}/heartbeat", response_model=ChatDetail, responses=ERRORS,
              summary="The claiming advisor's page is alive; returns the chat with its messages")
-def heartbeat(chat_id: ChatIdPath, body: HeartbeatRequest, service=Depends(get_service),
-              _p: Principal = Depends(require(*ADVISOR))):
-    """A claim without a heartbeat for TRIAGE_CLAIM_TIMEOUT_SECONDS goes back to the queue. 409
-    `claimed_by_other` (the message names who) or `chat_not_claimed` when the claim is gone."""
-    return json_response(service.heartbeat(chat_id, body.advisor))
+def heartbeat(chat_id: ChatIdPath, body: Annotated[HeartbeatRequest | None, Body()] = None,
+              service=Depends(get_service), principal: Principal = Depends(require(*ADVISOR))):
+    """A claim without a heartbeat for TRIAGE_CLAIM_TIMEOUT_SECONDS goes back to the queue. 403
+    `not_claimer` when another key holds the claim (the message names who), 409
+    `chat_not_claimed` when the claim is gone."""
+    return json_response(service.heartbeat(chat_id, principal))
 
 
 @router.post("/{chat_id}/reassign", response_model=ChatDetail, responses=ERRORS,
              summary="A supervisor hands a claimed chat to another advisor")
-def reassign_chat(chat_id: ChatIdPath, body: ReassignRequest, service=Depends(get_service),
+def reassign_chat(chat_id: ChatIdPath, body: ReassignRequest, request: Request, service=Depends(get_service),
                   principal: Principal = Depends(require(*ADMIN))):
-    """Admin only until the supervisor role exists. 409 unless the chat is claimed."""
-    return json_response(service.reassign(chat_id, body.advisor, principal.label))
+    """Admin only until the supervisor role exists. `advisor` names the key that takes over: its
+    key id (`key-...`) or its label; `name` optionally the colleague (for a shared key). 422
+    `unknown_advisor` / `ambiguous_advisor` when it names no or several advisor keys; 409 unless
+    the chat is claimed."""
+    found = request.app.state.runtime.keys.find(body.advisor, ADVISOR)
+    if len(found) != 1:
+        raise ApiError(422, "ambiguous_advisor" if found else "unknown_advisor",
+                       f"'{body.advisor}' names {len(found) or 'no'} advisor keys; give the key id (key-...) "
+                       f"or the label of exactly one", field="advisor")
+    return json_response(service.reassign(chat_id, found[0], body.name, principal))
 
 
 @router.post("/{chat_id}/release", response_model=ChatOut, responses=ERRORS,
              summary="Put a claimed chat back in the queue")
 def release_chat(chat_id: ChatIdPath, body: Annotated[ReleaseRequest | None, Body()] = None,
-                 service=Depends(get_service), _p: Principal = Depends(require(*ADVISOR))):
-    """The chat keeps its original waiting time. With `advisor`, only that advisor's claim is released."""
-    return json_response(service.release(chat_id, body.advisor if body else None))
+                 service=Depends(get_service), principal: Principal = Depends(require(*ADVISOR))):
+    """The chat keeps its original waiting time. Only the key that claimed it, or an admin: 403
+    `not_claimer` otherwise."""
+    return json_response(service.release(chat_id, principal))
 
 
 @router.post("/{chat_id}/close", response_model=ChatOut, responses=ERRORS, summary="Close the chat")
 def close_chat(chat_id: ChatIdPath, body: CloseRequest, service=Depends(get_service),
-               _p: Principal = Depends(require(*ADVISOR))):
-    """The stored client text is deleted; labels and history stay."""
-    return json_response(service.close(chat_id, body))
+               principal: Principal = Depends(require(*ADVISOR))):
+    """The stored client text is deleted; labels and history stay. A claimed chat only by the key
+    that claimed it, or an admin (403 `not_claimer`)."""
+    return json_response(service.close(chat_id, body, principal))
 
 
 @router.delete("/{chat_id}", response_model=ChatOut, responses=ERRORS, summary="The client left")
@@ -104,5 +123,6 @@ def leave_chat(chat_id: ChatIdPath, service=Depends(get_service), _p: Principal 
               summary="An advisor overrides the triage")
 def override_triage(chat_id: ChatIdPath, body: OverrideRequest, service=Depends(get_service),
                     principal: Principal = Depends(require(*ADVISOR))):
-    """The override is applied on top of the model's triage; the history keeps both."""
-    return json_response(service.override(chat_id, body, principal.label))
+    """The override is applied on top of the model's triage; the history keeps both. A claimed chat
+    only by the key that claimed it, or an admin (403 `not_claimer`)."""
+    return json_response(service.override(chat_id, body, principal))

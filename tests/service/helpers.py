@@ -31,6 +31,18 @@ def auth(role: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {KEYS[role]}"}
 
 
+def advisor_key(client, label: str, role: str = "advisor") -> dict[str, str]:
+    """Headers with a stored key of its own (as `triage keys add --label` makes one) for the
+    TestClient's server, which sees it at once: claims belong to keys, so two advisors need two."""
+    from api.security import new_key, store_key
+
+    runtime = client.app.state.runtime
+    key = new_key()
+    store_key(runtime.db, role, key, label)
+    runtime.keys.refresh()
+    return {"Authorization": f"Bearer {key}"}
+
+
 def caller_headers(caller: str) -> dict[str, str]:
     """Headers for a role-matrix caller: no key, a wrong key, a malformed header, or a role's key."""
     if caller == "none":

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import create_engine, text
 
-from service.helpers import auth
+from service.helpers import advisor_key, auth
 from triage.labels import URGENCY_RANK
 
 Q, A = auth("queue"), auth("advisor")
@@ -94,41 +94,42 @@ def test_messages_retriage_and_reorder(client):
 
 
 def test_claim_release_close(client):
+    anouk, bram = advisor_key(client, "Anouk de Vries"), advisor_key(client, "Bram Smit")
     create(client, "c-1", CHILD)
-    r = client.post("/v1/chats/c-1/claim", json={"advisor": "Anouk"}, headers=A)
-    assert r.status_code == 200 and r.json()["status"] == "claimed" and r.json()["claimed_by"] == "Anouk"
+    r = client.post("/v1/chats/c-1/claim", json={"advisor": "Anouk"}, headers=anouk)
+    assert r.status_code == 200 and r.json()["status"] == "claimed" and r.json()["claimed_by"] == "Anouk de Vries"
     assert queue_ids(client) == []
-    r = client.post("/v1/chats/c-1/claim", json={"advisor": "Bram"}, headers=A)
+    r = client.post("/v1/chats/c-1/claim", json={"advisor": "Bram"}, headers=bram)
     assert r.status_code == 409 and "Anouk" in r.json()["detail"]
     # The chatter writes on while the advisor has the chat: kept and shown, the chat stays claimed.
     r = client.post("/v1/chats/c-1/messages", json={"text": "hallo?"}, headers=Q)
     assert r.status_code == 200, r.text
-    assert r.json()["status"] == "claimed" and r.json()["claimed_by"] == "Anouk"
+    assert r.json()["status"] == "claimed" and r.json()["claimed_by"] == "Anouk de Vries"
     assert [m["text"] for m in r.json()["messages"]] == [CHILD, "hallo?"]
     assert queue_ids(client) == []
-    r = client.post("/v1/chats/c-1/release", json={"advisor": "Bram"}, headers=A)
-    assert r.status_code == 409 and r.json()["field"] == "advisor"
-    r = client.post("/v1/chats/c-1/release", headers=A)
+    r = client.post("/v1/chats/c-1/release", json={"advisor": "Anouk"}, headers=bram)
+    assert r.status_code == 403 and r.json()["code"] == "not_claimer"
+    r = client.post("/v1/chats/c-1/release", headers=anouk)
     assert r.status_code == 200 and r.json()["status"] == "waiting" and r.json()["position"] == 1
     assert queue_ids(client) == ["c-1"]
-    r = client.post("/v1/chats/c-1/claim", json={"advisor": "Bram"}, headers=A)
+    r = client.post("/v1/chats/c-1/claim", json={"advisor": "Bram"}, headers=bram)
     assert r.status_code == 200
-    r = client.post("/v1/chats/c-1/close", json={"outcome": "advice", "advisor": "Anouk"}, headers=A)
-    assert r.status_code == 409
-    r = client.post("/v1/chats/c-1/close", json={"outcome": "advice", "advisor": "Bram"}, headers=A)
+    r = client.post("/v1/chats/c-1/close", json={"outcome": "advice", "advisor": "Bram"}, headers=anouk)
+    assert r.status_code == 403 and r.json()["code"] == "not_claimer"
+    r = client.post("/v1/chats/c-1/close", json={"outcome": "advice"}, headers=bram)
     assert r.status_code == 200 and r.json()["status"] == "closed" and r.json()["outcome"] == "advice"
     for path, body in (("claim", {"advisor": "Cas"}), ("release", None), ("close", {"outcome": "other"})):
-        r = client.post(f"/v1/chats/c-1/{path}", json=body, headers=A)
+        r = client.post(f"/v1/chats/c-1/{path}", json=body, headers=bram)
         assert r.status_code == 409, (path, r.text)
     r = client.delete("/v1/chats/c-1", headers=Q)
     assert r.status_code == 409
     chat = client.get("/v1/chats/c-1", headers=A).json()
     assert [e["kind"] for e in chat["history"]] == ["created", "triage", "claimed", "message", "triage", "released",
                                                     "claimed", "closed"]
+    assert [e["actor"] for e in chat["history"] if e["actor"] not in (None, "model")] == [
+        "Anouk de Vries", "Anouk de Vries", "Bram Smit", "Bram Smit"]
     # Closed: the messages are listed with their times, their text is gone.
     assert [(m["seq"], m["text"]) for m in chat["messages"]] == [(1, None), (2, None)]
-    r = client.post("/v1/chats/c-1/messages", json={"text": "nog iets"}, headers=Q)
-    assert r.status_code == 409 and r.json()["code"] == "chat_not_open"
 
 
 def test_queue_of_another_instance_follows_every_change(make_client, db_url):
@@ -184,7 +185,6 @@ def test_client_leaves(client):
     assert queue_ids(client) == []
     assert client.delete("/v1/chats/c-1", headers=Q).status_code == 200  # idempotent
     assert client.post("/v1/chats/c-1/claim", json={"advisor": "Anouk"}, headers=A).status_code == 409
-    assert client.post("/v1/chats/c-1/messages", json={"text": "hoi"}, headers=Q).status_code == 409
 
 
 def test_unknown_chat_is_404_everywhere(client):
@@ -199,20 +199,23 @@ def test_unknown_chat_is_404_everywhere(client):
 
 
 def test_override_keeps_history_and_reorders(client):
+    anouk = advisor_key(client, "Anouk de Vries")
     create(client, "a", LOW, minutes_ago=2)
     create(client, "b", LOW, minutes_ago=1)
     model_urgency = client.get("/v1/chats/b", headers=A).json()["prediction"]["urgency"]
     r = client.patch("/v1/chats/b/triage", json={"urgency": "acute", "minor": True, "reason": "kind in gevaar",
-                                                 "advisor": "Anouk"}, headers=A)
+                                                 "advisor": "Anouk"}, headers=anouk)
     assert r.status_code == 200, r.text
     chat = r.json()
     assert chat["triage"]["urgency"] == "acute" and chat["triage"]["minor"] is True
     assert sorted(chat["triage"]["overridden"]) == ["minor", "urgency"]
     assert chat["prediction"]["urgency"] == model_urgency  # the model's triage is kept
-    assert chat["override"]["reason"] == "kind in gevaar" and chat["override"]["advisor"] == "Anouk"
-    assert "Aangepast door Anouk" in chat["triage"]["summary_nl"]
+    # Who changed it is the key's label; the name typed in the body stands beside it, as self-declared.
+    assert chat["override"]["reason"] == "kind in gevaar" and chat["override"]["advisor"] == "Anouk de Vries"
+    assert chat["override"]["name"] == "Anouk"
+    assert "Aangepast door Anouk de Vries (opgegeven naam: Anouk)" in chat["triage"]["summary_nl"]
     event = chat["history"][-1]
-    assert event["kind"] == "override" and event["actor"] == "Anouk"
+    assert event["kind"] == "override" and event["actor"] == "Anouk de Vries" and event["data"]["name"] == "Anouk"
     assert event["data"]["before"]["urgency"] == model_urgency and event["data"]["after"]["urgency"] == "acute"
     assert event["data"]["model"]["urgency"] == model_urgency
     assert queue_ids(client) == ["b", "a"]

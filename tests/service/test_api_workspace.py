@@ -9,7 +9,7 @@ from sqlalchemy import create_engine, update
 
 from api.chats import lapse_override
 from api.db.models import Chat, utcnow
-from service.helpers import auth
+from service.helpers import advisor_key, auth
 
 Q, A, ADM = auth("queue"), auth("advisor"), auth("admin")
 HELP = "help"
@@ -138,10 +138,11 @@ def test_acute_chats_are_ordered_by_severity_with_the_reason(make_client, db_url
 def test_a_claim_without_sign_of_life_returns_to_the_queue(make_client, db_url):
     client = make_client(db_url, claim_timeout_seconds=60)
     service = client.app.state.runtime.service
+    anouk, bram = advisor_key(client, "Anouk"), advisor_key(client, "Bram")
     received = post_chat(client, "c", KNIFE_NOW, minutes_ago=3)["received_at"]
     post_chat(client, "d", "ik heb een vraag", minutes_ago=1)
-    assert client.post("/v1/chats/c/claim", json={"advisor": "Anouk"}, headers=A).status_code == 200
-    assert client.post("/v1/chats/d/claim", json={"advisor": "Bram"}, headers=A).status_code == 200
+    assert client.post("/v1/chats/c/claim", json={}, headers=anouk).status_code == 200
+    assert client.post("/v1/chats/d/claim", json={"advisor": "Bram"}, headers=bram).status_code == 200
     claimed = client.get("/v1/chats?status=claimed", headers=A).json()
     assert {(i["chat_id"], i["claimed_by"]) for i in claimed["items"]} == {("c", "Anouk"), ("d", "Bram")}
     assert all(i["last_seen_at"] for i in claimed["items"])
@@ -158,7 +159,7 @@ def test_a_claim_without_sign_of_life_returns_to_the_queue(make_client, db_url):
     items = queue(client)
     assert items[0]["chat_id"] == "c" and items[0]["triage"]["returned"]["from"] == "Anouk"
     # Anouk's page comes back: the claim is gone and she is told so.
-    r = client.post("/v1/chats/c/heartbeat", json={"advisor": "Anouk"}, headers=A)
+    r = client.post("/v1/chats/c/heartbeat", json={"advisor": "Anouk"}, headers=anouk)
     assert r.status_code == 409 and r.json()["code"] == "chat_not_claimed"
     # Claimed again: the notice has served.
     r = client.post("/v1/chats/c/claim", json={"advisor": "Cas"}, headers=A)
@@ -168,40 +169,54 @@ def test_a_claim_without_sign_of_life_returns_to_the_queue(make_client, db_url):
 def test_heartbeat_keeps_a_claim_and_names_the_holder(make_client, db_url):
     client = make_client(db_url, claim_timeout_seconds=60)
     service = client.app.state.runtime.service
+    anouk, bram = advisor_key(client, "Anouk"), advisor_key(client, "Bram")
     for chat_id in ("c", "d"):
         post_chat(client, chat_id, "ik heb een vraag")
-        client.post(f"/v1/chats/{chat_id}/claim", json={"advisor": "Anouk"}, headers=A)
-    r = client.post("/v1/chats/c/heartbeat", json={"advisor": "Bram"}, headers=A)
-    assert r.status_code == 409 and r.json()["code"] == "claimed_by_other" and "Anouk" in r.json()["detail"]
+        client.post(f"/v1/chats/{chat_id}/claim", json={"advisor": "Anouk"}, headers=anouk)
+    # Another key cannot keep Anouk's claim alive, whatever name it gives.
+    r = client.post("/v1/chats/c/heartbeat", json={"advisor": "Anouk"}, headers=bram)
+    assert r.status_code == 403 and r.json()["code"] == "not_claimer" and "Anouk" in r.json()["detail"]
     # Both claims were last seen 50 s ago; only c's page sends a heartbeat now.
     engine = create_engine(db_url)
     with engine.begin() as conn:
         conn.execute(update(Chat).values(last_seen_at=utcnow() - timedelta(seconds=50)))
     engine.dispose()
     before = client.get("/v1/chats/c", headers=A).json()
-    r = client.post("/v1/chats/c/heartbeat", json={"advisor": "Anouk"}, headers=A)
+    r = client.post("/v1/chats/c/heartbeat", headers=anouk)
     assert r.status_code == 200 and r.json()["status"] == "claimed"
     assert r.json()["last_seen_at"] > before["last_seen_at"]
     # A heartbeat is not a change of the chat: the history stays as it was.
     assert r.json()["history"] == before["history"]
     assert service.expire_claims(utcnow() + timedelta(seconds=30), force=True) == ["d"]
-    assert client.post("/v1/chats/nope/heartbeat", json={"advisor": "Anouk"}, headers=A).status_code == 404
-    assert client.post("/v1/chats/c/heartbeat", json={}, headers=A).status_code == 422
+    assert client.post("/v1/chats/nope/heartbeat", json={"advisor": "Anouk"}, headers=anouk).status_code == 404
 
 
 def test_admin_releases_and_reassigns_any_claim(make_client, db_url):
     client = make_client(db_url)
+    anouk, bram = advisor_key(client, "Anouk"), advisor_key(client, "Bram")
+    advisor_key(client, "Cas"), advisor_key(client, "cas")
+    bram_id = client.get("/v1/me", headers=bram).json()["key_id"]
     post_chat(client, "c", "ik heb een vraag")
-    client.post("/v1/chats/c/claim", json={"advisor": "Anouk"}, headers=A)
-    r = client.post("/v1/chats/c/reassign", json={"advisor": "Bram"}, headers=A)
+    client.post("/v1/chats/c/claim", json={"advisor": "Anouk"}, headers=anouk)
+    r = client.post("/v1/chats/c/reassign", json={"advisor": "Bram"}, headers=anouk)
     assert r.status_code == 403, "an advisor may not hand away someone else's chat"
-    r = client.post("/v1/chats/c/reassign", json={"advisor": "Bram"}, headers=ADM)
-    assert r.status_code == 200 and r.json()["claimed_by"] == "Bram"
+    # The chat goes to a key (by label or key id), with the colleague's name for a shared key.
+    for ref, code in (("Dirk", "unknown_advisor"), ("Cas", "ambiguous_advisor")):
+        r = client.post("/v1/chats/c/reassign", json={"advisor": ref}, headers=ADM)
+        assert r.status_code == 422 and r.json()["code"] == code and r.json()["field"] == "advisor"
+    r = client.post("/v1/chats/c/reassign", json={"advisor": "bram"}, headers=ADM)
+    assert r.status_code == 200 and r.json()["claimed_by"] == "Bram" and r.json()["claimed_key"] == bram_id
     event = r.json()["history"][-1]
-    assert event["kind"] == "reassigned" and event["data"] == {"from": "Anouk", "to": "Bram"}
+    assert event["kind"] == "reassigned" and event["actor"] == "env:admin#4"
+    assert {k: event["data"][k] for k in ("from", "to", "to_key")} == {"from": "Anouk", "to": "Bram", "to_key": bram_id}
+    # Now it is Bram's: Anouk's key may no longer keep it, Bram's may.
+    assert client.post("/v1/chats/c/heartbeat", headers=anouk).json()["code"] == "not_claimer"
+    assert client.post("/v1/chats/c/heartbeat", headers=bram).status_code == 200
+    r = client.post("/v1/chats/c/reassign", json={"advisor": bram_id, "name": "Bram S."}, headers=ADM)
+    assert r.status_code == 200 and r.json()["claimed_name"] == "Bram S."
     r = client.post("/v1/chats/c/release", json={}, headers=ADM)
     assert r.status_code == 200 and r.json()["status"] == "waiting"
-    r = client.post("/v1/chats/c/reassign", json={"advisor": "Cas"}, headers=ADM)
+    r = client.post("/v1/chats/c/reassign", json={"advisor": "Bram"}, headers=ADM)
     assert r.status_code == 409 and r.json()["code"] == "chat_not_claimed"
     r = client.get("/v1/chats?status=closed", headers=A)
     assert r.status_code == 422

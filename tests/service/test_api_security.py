@@ -7,7 +7,7 @@ import stat
 import pytest
 from sqlalchemy import create_engine, text
 
-from service.helpers import caller_headers, KEYS, auth
+from service.helpers import advisor_key, caller_headers, KEYS, auth
 
 # (method, path, body, roles allowed)
 QUEUE_ROLES = {"queue", "admin"}
@@ -25,8 +25,15 @@ ENDPOINTS = [
     ("delete", "/v1/chats/{id}", None, QUEUE_ROLES),
     ("get", "/v1/chats", None, ADVISOR_ROLES),
     ("post", "/v1/chats/{id}/heartbeat", {"advisor": "Anouk"}, ADVISOR_ROLES),
-    ("post", "/v1/chats/{id}/reassign", {"advisor": "Bram"}, {"admin"}),
+    ("post", "/v1/chats/{id}/reassign", {"advisor": "env:advisor#2"}, {"admin"}),
     ("get", "/metrics", None, {"admin"}),
+]
+# What may be done to a chat another advisor's key has claimed: (method, path suffix, body).
+CLAIM_ACTIONS = [
+    ("post", "/heartbeat", {"advisor": "Anouk"}),
+    ("patch", "/triage", {"urgency": "high", "reason": "test", "advisor": "Anouk"}),
+    ("post", "/release", {"advisor": "Anouk"}),
+    ("post", "/close", {"outcome": "advice", "advisor": "Anouk"}),
 ]
 PUBLIC = [("get", "/healthz"), ("get", "/readyz"), ("get", "/docs"), ("get", "/openapi.json")]
 # The page shells carry no data (the pages fetch it with the signed-in key): tests/ui/test_pages_http.py.
@@ -65,6 +72,43 @@ def test_role_matrix(client):
             assert r.status_code == expected, (method, path, caller, r.status_code, r.text)
             seen.append((method, path, caller))
     assert len(seen) == len(ENDPOINTS) * len(CALLERS)
+
+
+def test_claims_are_personal(client):
+    """A claimed chat is the claiming key's: another advisor key gets 403 `not_claimer` for every
+    action on it, whatever name it gives; the claimer and an admin may act. The history names the
+    key's label, never a name from the body as the actor."""
+    anouk, bram = advisor_key(client, "Anouk de Vries"), advisor_key(client, "Bram Smit")
+    for n, (method, suffix, body) in enumerate(CLAIM_ACTIONS):
+        for caller, headers, expected in (("bram", bram, 403), ("anouk", anouk, 200), ("admin", auth("admin"), 200)):
+            chat_id = f"p{n}-{caller}"
+            client.post("/v1/chats", json={"chat_id": chat_id, "text": "mijn vader slaat mij"}, headers=auth("queue"))
+            assert client.post(f"/v1/chats/{chat_id}/claim", json={"advisor": "Anouk"},
+                               headers=anouk).status_code == 200
+            r = client.request(method, f"/v1/chats/{chat_id}{suffix}", json=body, headers=headers)
+            assert r.status_code == expected, (suffix, caller, r.text)
+            chat = client.get(f"/v1/chats/{chat_id}", headers=auth("advisor")).json()
+            if expected == 403:
+                assert r.json()["code"] == "not_claimer" and "Anouk de Vries" in r.json()["detail"]
+                assert chat["status"] == "claimed" and chat["override"] is None and chat["claimed_by"] == "Anouk de Vries"
+            elif suffix != "/heartbeat":
+                event = chat["history"][-1]
+                assert event["actor"] == {"anouk": "Anouk de Vries", "admin": "env:admin#4"}[caller], event
+    # A waiting chat is nobody's: any advisor may look at it, override it or close it.
+    client.post("/v1/chats", json={"chat_id": "w", "text": "hoi"}, headers=auth("queue"))
+    assert client.patch("/v1/chats/w/triage", json={"urgency": "high", "reason": "test"}, headers=bram).status_code == 200
+    assert client.post("/v1/chats/w/close", json={"outcome": "other"}, headers=bram).status_code == 200
+
+
+def test_one_shared_key_is_one_claimer(client):
+    """Until personal accounts exist several advisors may share a key: the server cannot tell them
+    apart, so the typed name is recorded as self-declared and decides nothing."""
+    client.post("/v1/chats", json={"chat_id": "s", "text": "hoi"}, headers=auth("queue"))
+    r = client.post("/v1/chats/s/claim", json={"advisor": "Anouk"}, headers=auth("advisor"))
+    assert r.json()["claimed_by"] == "env:advisor#2" and r.json()["claimed_name"] == "Anouk"
+    assert r.json()["history"][-1]["data"]["name"] == "Anouk"
+    r = client.post("/v1/chats/s/release", json={"advisor": "Somebody Else"}, headers=auth("advisor"))
+    assert r.status_code == 200 and r.json()["claimed_key"] is None
 
 
 def _leaf_routes(routes):

@@ -5,9 +5,10 @@ from __future__ import annotations
 import inspect
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.concurrency import run_in_threadpool
 
+from api import openapi
 from api.errors import install_handlers
 from api.middleware import ServiceMiddleware
 from api.registry import ModelRegistry
@@ -15,6 +16,7 @@ from api.routers import audit, chats, models, ops, queue, triage
 from api.routers import pages
 from api.runtime import Runtime
 from api.settings import ApiSettings
+from api.time_window import ReceivedWindow, bind_window
 
 DESCRIPTION = """
 Triage assistant for the chat of Veilig Thuis: triage of chat openers, the advisor queue and
@@ -52,10 +54,13 @@ def create_app(settings: ApiSettings | None = None, *, model=None, cards=None,
     from triage import __version__
 
     app = FastAPI(title="triage API", version=__version__, description=DESCRIPTION, lifespan=lifespan,
-                  docs_url="/docs", redoc_url=None, openapi_url="/openapi.json", **NO_NATIVE_TELEMETRY)
+                  docs_url="/docs", redoc_url=None, openapi_url="/openapi.json",
+                  dependencies=[Depends(bind_window)], **NO_NATIVE_TELEMETRY)
     app.state.runtime = runtime
+    app.state.received_window = ReceivedWindow.from_settings(settings)
     app.state.registry = ModelRegistry(runtime)
     install_handlers(app)
+    openapi.install(app)
     app.include_router(triage.router)
     app.include_router(chats.router)
     app.include_router(queue.router)

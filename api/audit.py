@@ -35,6 +35,7 @@ from api.agreement import HEADS, agreement, resolve_gold
 from api.db.models import AuditRecord, Chat, ChatMessage, Review, utcnow
 from api.db.session import Database
 from api.errors import ApiError
+from api.schemas import MAX_RECORD_ID
 from triage.labels import MAX_TEXT_CHARS, ROLES, TOPICS, URGENCIES, URGENCY_RANK
 
 log = logging.getLogger("triage.api")
@@ -222,8 +223,8 @@ def decode_cursor(cursor: str) -> int:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         prefix, _, value = raw.partition(":")
-        if prefix != "id" or not value.isdigit():
-            raise ValueError
+        if prefix != "id" or not value.isascii() or not value.isdigit() or not 1 <= int(value) <= MAX_RECORD_ID:
+            raise ValueError  # also ids the database cannot hold (MAX_RECORD_ID)
         return int(value)
     except (ValueError, binascii.Error, UnicodeDecodeError):
         raise ApiError(422, "invalid_cursor", "cursor is not a cursor returned by this endpoint",

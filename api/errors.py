@@ -12,6 +12,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger("triage.api")
 
@@ -41,6 +42,9 @@ def conflict(code: str, detail: str, field: str | None = "chat_id") -> ApiError:
     return ApiError(409, code, detail, field=field)
 
 
+HTTP_CODES = {404: "not_found", 405: "method_not_allowed"}
+
+
 def _clean(error: dict) -> dict:
     """A pydantic error without the rejected input (it may be chat text)."""
     out = {"loc": list(error.get("loc", ())), "msg": error.get("msg", ""), "type": error.get("type", "")}
@@ -68,6 +72,13 @@ def install_handlers(app: FastAPI) -> None:
             field = ".".join(str(p) for p in loc[1:]) or ".".join(str(p) for p in loc)
         return JSONResponse({"detail": errors, "code": "validation_error", "field": field or None,
                              "message": f"{field or 'request'}: {first['msg']}"}, status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(_request: Request, exc: StarletteHTTPException):
+        # Starlette's own answers (unknown path, method not allowed) in the service's error format.
+        code = HTTP_CODES.get(exc.status_code, "http_error")
+        return JSONResponse({"detail": str(exc.detail), "code": code}, status_code=exc.status_code,
+                            headers=getattr(exc, "headers", None))
 
     @app.exception_handler(OperationalError)
     async def _db_unavailable(_request: Request, exc: OperationalError):

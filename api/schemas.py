@@ -6,9 +6,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
+from pydantic import (AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, StrictBool,
+                      field_validator, model_validator)
 
+from api.time_window import FILTER_MAX, FILTER_MIN, check_filter_time, check_received_at
 from triage.labels import MAX_TEXT_CHARS, ROLES, TOPICS, URGENCIES
+from triage.normalize import is_blank, normalize_text
 
 CHAT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$"
 CHAT_ID_MAX = 64
@@ -28,8 +31,25 @@ assert set(Urgency.__args__) == set(URGENCIES) and set(Role.__args__) == set(ROL
 ChatId = Annotated[str, Field(min_length=1, max_length=CHAT_ID_MAX, pattern=CHAT_ID_PATTERN,
                               description="the chat platform's id: letters, digits, . _ : - (max 64)",
                               examples=["chat-2025-000123"])]
+# Largest record id accepted in a path or cursor: ids are INTEGER columns, 32-bit on PostgreSQL
+# (a larger number there is a database error, a 500, not "not found").
+MAX_RECORD_ID = 2**31 - 1
+
+
+def _normalized(value: Any) -> Any:
+    return normalize_text(value) if isinstance(value, str) else value
+
+
+# Normalised (triage/normalize.py) before the length limits are checked: what is stored and triaged.
 ClientText = Annotated[str, Field(min_length=1, max_length=MAX_TEXT_CHARS,
-                                  description=f"client text, at most {MAX_TEXT_CHARS} characters")]
+                                  description=f"client text, at most {MAX_TEXT_CHARS} characters after "
+                                              "normalisation (Unicode NFC; control and invisible format "
+                                              "characters removed, except newlines and tabs); it must "
+                                              "contain a visible character"),
+                       BeforeValidator(_normalized)]
+ReceivedAt = Annotated[AwareDatetime, AfterValidator(check_received_at)]
+FilterTime = Annotated[datetime, AfterValidator(check_filter_time)]
+FILTER_RANGE = f"between {FILTER_MIN:%Y-%m-%d} and {FILTER_MAX:%Y-%m-%d}"
 
 
 def _name(value: str) -> str:
@@ -51,10 +71,8 @@ class _TextIn(_In):
     @field_validator("text")
     @classmethod
     def _not_blank(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("must contain more than whitespace")
-        if "\x00" in value:
-            raise ValueError("must not contain NUL characters")
+        if is_blank(value):
+            raise ValueError("must contain a visible character (a letter, digit, punctuation mark or emoji)")
         return value
 
 
@@ -64,12 +82,15 @@ class TriageRequest(_TextIn):
 
 class ChatCreate(_TextIn):
     chat_id: ChatId
-    received_at: AwareDatetime | None = Field(
-        None, description="when the chat started waiting (ISO-8601 with timezone); default: now")
+    received_at: ReceivedAt | None = Field(
+        None, description="when the chat started waiting (ISO-8601 with timezone); default: now. At most "
+                          "TRIAGE_RECEIVED_AT_MAX_AGE_SECONDS (24 h) ago and TRIAGE_RECEIVED_AT_MAX_FUTURE_SECONDS "
+                          "(5 min) ahead")
 
 
 class MessageCreate(_TextIn):
-    received_at: AwareDatetime | None = Field(None, description="when the message was sent; default: now")
+    received_at: ReceivedAt | None = Field(None, description="when the message was sent; default: now; the same "
+                                                             "window as for a new chat")
 
 
 class ClaimRequest(_In):
@@ -125,9 +146,10 @@ class OverrideRequest(_In):
     @field_validator("reason")
     @classmethod
     def _reason(cls, v):
-        if not v.strip():
-            raise ValueError("must contain more than whitespace")
-        return v.strip()
+        v = normalize_text(v).strip()
+        if is_blank(v):
+            raise ValueError("must contain a visible character")
+        return v
 
     @field_validator("advisor")
     @classmethod
@@ -342,10 +364,23 @@ class QueueOut(BaseModel):
     generated_at: datetime
 
 
+class ValidationIssue(BaseModel):
+    """One problem of a request that failed validation (the rejected value is never echoed)."""
+
+    loc: list[str | int] = Field(description="where: [\"body\" | \"query\" | \"path\" | \"header\", field, ...]")
+    msg: str
+    type: str
+    ctx: dict[str, int | float | str | bool] | None = Field(None, description="the limit that was not met, if any")
+
+
 class ErrorOut(BaseModel):
-    detail: Any
-    code: str
-    field: str | None = None
+    """The body of every error answer (4xx and 5xx)."""
+
+    detail: str | list[ValidationIssue] = Field(
+        description="what is wrong: a sentence; for code `validation_error` (422) one item per problem")
+    code: str = Field(description="a stable, machine-readable reason, e.g. validation_error, chat_not_found")
+    field: str | None = Field(None, description="the input field concerned, when there is one")
+    message: str | None = Field(None, description="code `validation_error`: the first problem as a sentence")
 
 
 # --- audit, reviews and model versions --------------------------------------------------------
@@ -389,10 +424,8 @@ class ReviewRequest(_In):
     def _note(cls, v):
         if v is None:
             return None
-        v = v.strip()
-        if "\x00" in v:
-            raise ValueError("must not contain NUL characters")
-        return v or None
+        v = normalize_text(v).strip()
+        return None if is_blank(v) else v
 
 
 class AuditRecordSummary(BaseModel):

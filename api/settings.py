@@ -42,6 +42,11 @@ class ApiSettings(Settings):
                                           "the queue, keeping its waiting time")
     key_cache_seconds: float = Field(30.0, ge=0, description="how long database API keys are cached")
     metrics_public: bool = Field(False, description="serve /metrics without an API key")
+    received_at_max_age_seconds: int = Field(
+        86400, ge=60, le=7 * 86400, description="a `received_at` sent by the chat platform may lie at most this "
+                                                "far in the past (422 otherwise): it orders the queue")
+    received_at_max_future_seconds: int = Field(
+        300, ge=0, le=3600, description="... and at most this far in the future (the clocks' skew)")
     log_level: str = Field("info")
     workers: int = Field(1, ge=1, le=32, description="uvicorn worker processes for `triage serve` (balanced per "
                                                       "connection; one model copy each)")

@@ -11,14 +11,14 @@ from fastapi.responses import StreamingResponse
 from api.audit import MAX_PAGE, AuditFilters
 from api.deps import REVIEW, get_audit, json_response, require
 from api.errors import ApiError
-from api.schemas import (CHAT_ID_PATTERN, AuditPage, AuditRecordDetail, AuditStats, ErrorOut, ReviewRequest, Role,
-                         Urgency)
+from api.schemas import (CHAT_ID_PATTERN, FILTER_RANGE, MAX_RECORD_ID, AuditPage, AuditRecordDetail, AuditStats,
+                         ErrorOut, FilterTime, ReviewRequest, Role, Urgency)
 from api.security import Principal
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
 
 ERRORS = {401: {"model": ErrorOut}, 403: {"model": ErrorOut}, 404: {"model": ErrorOut}, 422: {"model": ErrorOut}}
-RecordId = Annotated[int, Path(ge=1, le=2**62, description="the audit record's id")]
+RecordId = Annotated[int, Path(ge=1, le=MAX_RECORD_ID, description="the audit record's id")]
 
 
 def _period(date_from: datetime | None, date_to: datetime | None) -> None:
@@ -30,9 +30,10 @@ def _period(date_from: datetime | None, date_to: datetime | None) -> None:
 
 
 async def period_filters(
-    date_from: Annotated[datetime | None, Query(alias="from", description="records created at or after this time "
-                                                "(ISO-8601; without a timezone: UTC)")] = None,
-    date_to: Annotated[datetime | None, Query(alias="to", description="records created before this time")] = None,
+    date_from: Annotated[FilterTime | None, Query(alias="from", description="records created at or after this time "
+                                                  f"(ISO-8601; without a timezone: UTC; {FILTER_RANGE})")] = None,
+    date_to: Annotated[FilterTime | None, Query(alias="to", description="records created before this time "
+                                                f"({FILTER_RANGE})")] = None,
     model_version: Annotated[str | None, Query(max_length=100, description="only this model version")] = None,
 ) -> AuditFilters:
     _period(date_from, date_to)

@@ -263,9 +263,11 @@ def test_received_at_must_be_aware_and_not_future(client):
     future = (datetime.now(timezone.utc) + timedelta(hours=1)).isoformat()
     r = client.post("/v1/chats", json={"chat_id": "c", "text": HOI, "received_at": future}, headers=Q)
     assert r.status_code == 422 and r.json()["field"] == "received_at"
-    r = client.post("/v1/chats", json={"chat_id": "c", "text": HOI, "received_at": "2025-06-01T10:00:00+02:00"},
-                    headers=Q)
-    assert r.status_code == 201 and r.json()["received_at"] == "2025-06-01T08:00:00Z"
+    local = (datetime.now(timezone.utc) - timedelta(hours=1)).replace(microsecond=0).astimezone(
+        timezone(timedelta(hours=2)))
+    r = client.post("/v1/chats", json={"chat_id": "c", "text": HOI, "received_at": local.isoformat()}, headers=Q)
+    utc = local.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+    assert r.status_code == 201 and r.json()["received_at"] == utc
 
 
 def test_long_combined_text_uses_the_latest_part(client):

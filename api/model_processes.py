@@ -12,6 +12,11 @@ GIL). Each model process holds the model and talks to the server over its own pi
   never delayed: it is predicted at once.
 * A process that dies fails the predictions it had (the server's own model answers them) and the
   pool is started again in the background. Processes exit when the server dies, even by SIGKILL.
+* A restart first checks the artifact's sha256 against its manifest here in the server (~25 ms)
+  before spawning anything. When the artifact was changed or removed, or the processes cannot load
+  it, the pool is `failed` (status(); /readyz answers 503 with the reason) and the restart is
+  tried again every RESTART_RETRY_SECONDS until it succeeds: the server's own model, verified when
+  it was loaded, answers every prediction meanwhile.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ log = logging.getLogger("triage.api")
 
 MAX_BATCH = 16          # openers predicted together at most (memory stays flat, latency bounded)
 START_TIMEOUT = 300.0   # seconds for a process to load the model
+RESTART_RETRY_SECONDS = 30.0  # a failed restart of the pool is tried again after this long
 
 
 # --- in the model process -----------------------------------------------------------------------
@@ -121,6 +127,25 @@ class _Broken(Exception):
     pass
 
 
+class _Unverified(Exception):
+    """The artifact on disk fails its integrity check: no process is spawned for it."""
+
+    def __init__(self, integrity: str):
+        super().__init__(integrity)
+        self.integrity = integrity
+
+
+def _check_artifact(model_dir: str) -> None:
+    from triage.artifacts import INTEGRITY_OK, ArtifactError, artifact_integrity, read_manifest
+
+    try:
+        integrity, _ = artifact_integrity(Path(model_dir), read_manifest(Path(model_dir)))
+    except (ArtifactError, OSError):
+        integrity = "missing"
+    if integrity != INTEGRITY_OK:
+        raise _Unverified(integrity)
+
+
 class _Process:
     def __init__(self, ctx, model_dir: str, settings: dict):
         self.conn, child = ctx.Pipe()
@@ -195,15 +220,20 @@ class _Process:
 class ModelProcesses:
     """`processes` spawned processes holding the model in `model_dir`."""
 
-    def __init__(self, processes: int, model_dir: str, settings: dict, version: str):
+    def __init__(self, processes: int, model_dir: str, settings: dict, version: str,
+                 retry_seconds: float = RESTART_RETRY_SECONDS):
         self._args = (processes, model_dir, settings)
         self.version = version
+        self.retry_seconds = retry_seconds
         self._ids = itertools.count()
         self._lock = threading.Lock()
+        self._stopped = threading.Event()  # closed or retired: no more restarts
+        self._problem: str | None = None   # why the last restart failed (None: running or restarting)
         self._procs: list[_Process] | None = self._start()
 
     def _start(self) -> list[_Process]:
         processes, model_dir, settings = self._args
+        _check_artifact(model_dir)
         ctx = multiprocessing.get_context("spawn")
         procs = [_Process(ctx, model_dir, settings) for _ in range(processes)]
         try:
@@ -218,6 +248,23 @@ class ModelProcesses:
             p.on_broken = self._broken
         log.info("%d model processes ready", processes)
         return procs
+
+    def status(self) -> dict[str, Any]:
+        """What can predict here: {"configured", "running", "state": ok | restarting | failed |
+        stopped, "problem": why it failed (no paths, no text: /readyz is public)}."""
+        procs = self._procs
+        running = sum(1 for p in procs or () if not p.broken and p.process.is_alive())
+        configured = self._args[0]
+        if self._stopped.is_set():
+            state = "stopped"
+        elif procs is not None and running == configured:
+            state = "ok"
+        elif self._problem is not None:
+            state = "failed"
+        else:
+            state = "restarting"
+        return {"configured": configured, "running": running, "state": state,
+                "problem": self._problem if state == "failed" else None}
 
     @property
     def idle(self) -> bool:
@@ -274,17 +321,31 @@ class ModelProcesses:
         def restart():
             for p in old:
                 p.stop(5)
-            try:
-                procs = self._start()
-            except Exception as exc:  # noqa: BLE001
-                log.error("model processes could not be restarted: %s", type(exc).__name__)
-                return
-            with self._lock:
-                self._procs = procs
+            while not self._stopped.is_set():
+                try:
+                    procs = self._start()
+                except _Unverified as exc:
+                    self._problem = (f"the model artifact is {exc.integrity} (its sha256 no longer matches the "
+                                     f"manifest, or it is gone); not loaded")
+                except Exception as exc:  # noqa: BLE001 - the type only: never a path or text
+                    self._problem = f"the model processes could not load the model ({type(exc).__name__})"
+                else:
+                    with self._lock:
+                        if not self._stopped.is_set():
+                            self._procs, self._problem = procs, None
+                            return
+                    for p in procs:  # closed or retired while they started
+                        p.on_broken = None
+                        p.stop(5)
+                    return
+                log.error("model processes could not be restarted: %s; trying again in %.0f s", self._problem,
+                          self.retry_seconds)
+                self._stopped.wait(self.retry_seconds)
 
         threading.Thread(target=restart, daemon=True, name="triage-model-restart").start()
 
     def close(self) -> None:
+        self._stopped.set()
         with self._lock:
             procs, self._procs = self._procs, None
         for p in procs or ():
@@ -293,6 +354,7 @@ class ModelProcesses:
 
     def retire(self) -> None:
         """Hot swap: take no more predictions; those under way finish, then the processes end."""
+        self._stopped.set()
         with self._lock:
             procs, self._procs = self._procs, None
 

@@ -67,6 +67,7 @@ class ModelRegistry:
         self._lock = threading.Lock()
         # gold examples -> the gate's evaluation sets; tests may give smaller ones.
         self.gate_sets = None
+        self._digests = DigestCache()
 
     @property
     def settings(self):
@@ -82,7 +83,8 @@ class ModelRegistry:
 
     # --- the list ------------------------------------------------------------------------------
     def list(self) -> dict[str, Any]:
-        from triage.artifacts import ACTIVE, MANIFEST, ArtifactError, active_version, read_manifest
+        from triage.artifacts import (ACTIVE, INTEGRITY_MISSING, MANIFEST, ArtifactError, active_version,
+                                      artifact_integrity, read_manifest)
         from triage.model import check_compatible
         from triage.nlp import PipelineError
 
@@ -98,13 +100,17 @@ class ModelRegistry:
             try:
                 manifest = read_manifest(child)
             except ArtifactError as exc:
-                versions.append({"version": child.name, "compatible": False, "problem": str(exc)})
+                versions.append({"version": child.name, "integrity": INTEGRITY_MISSING, "compatible": False,
+                                 "problem": str(exc)})
                 continue
             problem = None
             try:
                 check_compatible(manifest, self.settings)
             except (ArtifactError, PipelineError) as exc:
                 problem = str(exc)
+            # A version whose artifact no longer matches its manifest can never be loaded.
+            integrity, integrity_problem = artifact_integrity(child, manifest, self._digests.sha256)
+            problem = integrity_problem or problem
             pipeline = manifest.get("spacy_pipeline", {})
             data = manifest.get("data", {})
             versions.append({
@@ -116,6 +122,7 @@ class ModelRegistry:
                 "metrics": {name: _headline(m) for name, m in manifest.get("metrics", {}).items()},
                 "training_seconds": manifest.get("training", {}).get("seconds"),
                 "sha256": manifest.get("artifact", {}).get("sha256"),
+                "integrity": integrity,
                 "active": child.name == active, "serving": child.name == serving_dir,
                 "compatible": problem is None, "problem": problem,
             })
@@ -243,6 +250,32 @@ class ModelRegistry:
         except KeyError:
             pass
         info.labels(model.version, getattr(model, "pipeline_label", "")).set(1)
+
+
+class DigestCache:
+    """sha256 of artifacts, computed again only when the file's identity or status changed.
+
+    The key includes st_ctime_ns, which every write and every metadata change (even a `touch`
+    that restores the old mtime) moves and no user can set: a changed file is always hashed again.
+    Hashing one 12 MB artifact takes ~25 ms; the list would otherwise pay it per version per call."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._known: dict[str, tuple[tuple, str]] = {}
+
+    def sha256(self, path: Path) -> str:
+        from triage.artifacts import sha256_file
+
+        st = path.stat()
+        key = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+        with self._lock:
+            known = self._known.get(str(path))
+        if known is not None and known[0] == key:
+            return known[1]
+        digest = sha256_file(path)
+        with self._lock:
+            self._known[str(path)] = (key, digest)
+        return digest
 
 
 class GateRefused(ApiError):

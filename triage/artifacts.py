@@ -77,6 +77,25 @@ def verify_artifact(model_dir: Path, manifest: dict) -> Path:
     return artifact
 
 
+INTEGRITY_OK, INTEGRITY_TAMPERED, INTEGRITY_MISSING = "ok", "tampered", "missing"
+
+
+def artifact_integrity(model_dir: Path, manifest: dict, digest=sha256_file) -> tuple[str, str | None]:
+    """The artifact checked against its manifest without loading it: ("ok", None), ("tampered",
+    problem) when its sha256 differs, ("missing", problem) when the file or the recorded sha256 is
+    missing. `digest` computes a file's sha256 (a caller may cache it)."""
+    artifact = model_dir / manifest.get("artifact", {}).get("file", ARTIFACT)
+    expected = manifest.get("artifact", {}).get("sha256")
+    if not artifact.is_file():
+        return INTEGRITY_MISSING, f"the artifact {artifact.name} is missing"
+    if not expected:
+        return INTEGRITY_MISSING, f"{MANIFEST} records no sha256 for the artifact"
+    if digest(artifact) != expected:
+        return INTEGRITY_TAMPERED, (f"the sha256 of {artifact.name} does not match {MANIFEST}: the file was changed "
+                                    f"or corrupted after training; it will not be loaded")
+    return INTEGRITY_OK, None
+
+
 def load_verified(model_dir: Path) -> tuple[object, dict]:
     manifest = read_manifest(model_dir)
     artifact = verify_artifact(model_dir, manifest)

@@ -18,14 +18,36 @@ async def healthz():
     return {"status": "ok"}
 
 
-@router.get("/readyz", summary="Readiness: model loaded and database reachable (public)")
+@router.get("/readyz", summary="Readiness: model loaded, model processes able to predict, database reachable "
+                                "(public)")
 async def readyz(request: Request):
     runtime = request.app.state.runtime
     model_ok = runtime.triager is not None
+    processes_ok, processes = model_processes_check(runtime.triager)
     db_ok = await run_in_threadpool(runtime.db.ping) if runtime.db is not None else False
-    body = {"status": "ready" if model_ok and db_ok else "not ready",
-            "checks": {"model": "ok" if model_ok else "not loaded", "database": "ok" if db_ok else "unreachable"}}
-    return JSONResponse(body, status_code=200 if model_ok and db_ok else 503)
+    ready = model_ok and processes_ok and db_ok
+    body = {"status": "ready" if ready else "not ready",
+            "checks": {"model": "ok" if model_ok else "not loaded", "model_processes": processes,
+                       "database": "ok" if db_ok else "unreachable"}}
+    return JSONResponse(body, status_code=200 if ready else 503)
+
+
+def model_processes_check(triager) -> tuple[bool, str]:
+    """(ready, what /readyz says) of the model processes (TRIAGE_MODEL_PROCESSES). A pool that is
+    restarting after a crash is ready (the server's own model answers meanwhile, for seconds); one
+    that cannot be restarted (e.g. the artifact on disk was tampered with) is not: the server no
+    longer has the capacity it was configured with, and cannot start again from its model
+    directory either."""
+    pool = getattr(triager, "processes", None)
+    if pool is None:
+        return True, "none configured"
+    status = pool.status()
+    counts = f"{status['running']} of {status['configured']} running"
+    if status["state"] == "failed":
+        return False, f"failed ({counts}): {status['problem']}; retrying every {pool.retry_seconds:.0f} s"
+    if status["state"] == "restarting":
+        return True, f"restarting ({counts}; the server's own model answers meanwhile)"
+    return True, f"{status['state']} ({counts})"
 
 
 _require_admin = require(*ADMIN)

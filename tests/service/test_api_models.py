@@ -48,6 +48,38 @@ def test_list_models(make_registry_client, sqlite_url, registry):
     assert not by_name["20990101-000000-candidate"]["active"]
 
 
+def test_list_shows_the_integrity_of_every_artifact(make_registry_client, sqlite_url, registry):
+    """A changed artifact (even with its old modification time restored) is `tampered` and not
+    compatible; a removed one `missing`; the serving version's own file is checked too."""
+    import os
+
+    root, version = registry
+    intact = clone_model(root, version, "intact")
+    gone = clone_model(root, version, "gone")
+    (gone / "model.joblib").unlink()
+    client = make_registry_client(sqlite_url)
+    by_name = {v["version"]: v for v in client.get("/v1/models", headers=R).json()["versions"]}
+    assert by_name[version]["integrity"] == by_name["intact"]["integrity"] == "ok"
+    assert by_name["intact"]["compatible"] and by_name["intact"]["problem"] is None
+    assert by_name["gone"]["integrity"] == "missing" and by_name["gone"]["compatible"] is False
+    assert "missing" in by_name["gone"]["problem"]
+    for target in (intact, root / version):  # after a first list, so a cached hash must not hide it
+        artifact = target / "model.joblib"
+        stat = artifact.stat()
+        data = bytearray(artifact.read_bytes())
+        data[len(data) // 3] ^= 0x01
+        artifact.write_bytes(bytes(data))
+        os.utime(artifact, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    body = client.get("/v1/models", headers=R).json()
+    by_name = {v["version"]: v for v in body["versions"]}
+    for name in ("intact", version):
+        assert by_name[name]["integrity"] == "tampered" and by_name[name]["compatible"] is False, by_name[name]
+        assert "sha256" in by_name[name]["problem"]
+    # the model in memory was verified when it was loaded and keeps serving
+    assert by_name[version]["serving"] and body["serving"]["version"] == version
+    assert _version(client) == version
+
+
 def test_failed_activation_leaves_the_old_model_serving(make_registry_client, sqlite_url, registry):
     root, version = registry
     client = make_registry_client(sqlite_url)

@@ -52,7 +52,7 @@ def test_serve_first_start_kill_and_restart(servers, tmp_path):
     with httpx.Client(base_url=again.url, timeout=30) as http:
         after = http.get("/v1/queue", headers=headers).json()
         assert [i["chat_id"] for i in after["items"]] == [i["chat_id"] for i in before["items"]]
-        assert http.get("/v1/chats/e1", headers=headers).json()["claimed_by"] == "Anouk"
+        assert http.get("/v1/chats/e1", headers=headers).json()["claimed_name"] == "Anouk"
         assert http.get("/v1/chats/e0", headers=headers).json()["message_count"] == 2
         assert http.post("/v1/chats/e0/claim", json={"advisor": "Bram"}, headers=headers).status_code == 200
     again.stop()

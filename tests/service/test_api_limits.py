@@ -45,7 +45,7 @@ def test_chat_id_and_advisor_limits(sclient):
     assert r.status_code == 422 and _field(r) == "chat_id"
     r = sclient.get("/v1/chats/bad%20id", headers=A)
     assert r.status_code == 422 and _field(r) == "chat_id"
-    for bad in ("", " ", "x" * 101, "a\nb", None, 5):
+    for bad in ("", " ", "x" * 101, "a\nb", 5):  # the name is optional: the key is the claimer
         r = sclient.post("/v1/chats/c.1:x_y-z/claim", json={"advisor": bad}, headers=A)
         assert r.status_code == 422 and _field(r) == "advisor", (bad, r.text)
     r = sclient.post("/v1/chats/c.1:x_y-z/close", json={"outcome": "gezellig"}, headers=A)
@@ -69,11 +69,14 @@ def test_body_size_limit(sclient):
 
 def test_malformed_requests_never_500(sclient):
     sclient.post("/v1/chats", json={"chat_id": "c1", "text": "hoi"}, headers=Q)
+    # A claim needs no body fields (the key is the claimer): claimed already, a valid body gets 409.
+    sclient.post("/v1/chats", json={"chat_id": "c2", "text": "hoi"}, headers=Q)
+    sclient.post("/v1/chats/c2/claim", json={}, headers=auth("admin"))
     bodies = [b"", b"{", b"not json", b"[]", b"null", b"42", b'"text"', b'{"text": }', b"\xff\xfe\x00",
               b'{"text": "\\ud800"}', b'{"text": "a", "text": 5}', b'{"chat_id": ["x"], "text": {"a": 1}}',
               b'{"advisor": true, "outcome": 3, "urgency": null, "reason": []}', b"\x00" * 100]
     calls = [("post", "/v1/triage", Q), ("post", "/v1/chats", Q), ("post", "/v1/chats/c1/messages", Q),
-             ("post", "/v1/chats/c1/claim", A), ("post", "/v1/chats/c1/release", A),
+             ("post", "/v1/chats/c2/claim", A), ("post", "/v1/chats/c1/release", A),
              ("post", "/v1/chats/c1/close", A), ("patch", "/v1/chats/c1/triage", A)]
     for method, path, headers in calls:
         for body in bodies:

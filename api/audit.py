@@ -408,11 +408,14 @@ class AuditStore:
         raise AssertionError("unreachable")
 
     # --- export ----------------------------------------------------------------------------------
-    def export_lines(self, filters: AuditFilters) -> Iterator[bytes]:
+    def export_lines(self, filters: AuditFilters, *, end_line: bool = True) -> Iterator[bytes]:
         """Reviewed records with resolved gold labels as training JSONL (docs/training-data.md),
-        oldest first, read in chunks (each chunk its own short transaction)."""
+        oldest first, read in chunks (each chunk its own short transaction). The last line says the
+        export is complete (training/export_file.py): a cut stream lacks it."""
         from api.triager import combine_client_text
+        from training.export_file import ExportDigest
 
+        digest = ExportDigest()
         after = 0
         where = [*filters.conditions(), AuditRecord.gold_resolved.is_(True)]
         while True:
@@ -423,6 +426,8 @@ class AuditStore:
                            AuditRecord.created_at, AuditRecord.review_count)
                     .where(*where, AuditRecord.id > after).order_by(AuditRecord.id).limit(EXPORT_CHUNK)).all()
             if not rows:
+                if end_line:
+                    yield digest.end_line()
                 return
             for row in rows:
                 text, _ = combine_client_text([row.redacted_text], MAX_TEXT_CHARS)
@@ -432,7 +437,9 @@ class AuditStore:
                         "urgency": row.gold_urgency, "topics": [t for t in TOPICS if t in (row.gold_topics or [])],
                         "origin": "audit", "audit_id": row.id, "model_version": row.model_version,
                         "created_at": iso(row.created_at), "reviews": row.review_count}
-                yield (json.dumps(line, ensure_ascii=False) + "\n").encode("utf-8")
+                encoded = (json.dumps(line, ensure_ascii=False) + "\n").encode("utf-8")
+                digest.add(encoded)
+                yield encoded
             after = rows[-1].id
 
     def gold_examples(self) -> list:
@@ -440,7 +447,7 @@ class AuditStore:
         from training.data import Example
 
         examples = []
-        for line in self.export_lines(AuditFilters()):
+        for line in self.export_lines(AuditFilters(), end_line=False):
             d = json.loads(line)
             examples.append(Example(id=d["id"], text=d["text"], role=d["role"], minor=d["minor"], urgency=d["urgency"],
                                     topics=d["topics"], source="audit", split="test"))

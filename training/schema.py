@@ -11,6 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, field_validator
 
+from training.export_file import check_exports, is_end_line
 from triage.labels import MAX_TEXT_CHARS, ROLES, TOPICS, URGENCIES
 
 Role = Literal[ROLES]  # type: ignore[valid-type]
@@ -118,16 +119,22 @@ def _explain(err: dict) -> tuple[str, str]:
     return loc, err["msg"]
 
 
-def read_jsonl(path: Path) -> Iterator[tuple[int, object | None, str | None]]:
-    """(line number, parsed object or None, JSON error or None) for every non-blank line."""
-    with open(path, encoding="utf-8") as fh:
+def read_jsonl(path: Path, raw: list[tuple[int, object, str]] | None = None
+               ) -> Iterator[tuple[int, object | None, str | None]]:
+    """(line number, parsed object or None, JSON error or None) for every non-blank line; with
+    `raw`, (number, object, line text) of every parsed line is appended to it as well."""
+    with open(path, encoding="utf-8", newline="") as fh:
         for number, line in enumerate(fh, start=1):
             if not line.strip():
                 continue
             try:
-                yield number, json.loads(line), None
+                obj = json.loads(line)
             except json.JSONDecodeError as exc:
                 yield number, None, f"not valid JSON ({exc.msg} at column {exc.colno})"
+                continue
+            if raw is not None:
+                raw.append((number, obj, line))
+            yield number, obj, None
 
 
 def _from_transcript(obj: dict, max_client_messages: int | None) -> LabelledOpener:
@@ -156,7 +163,10 @@ def load_labelled(paths: list[Path], max_client_messages: int | None = None) -> 
         if not path.is_file():
             errors.append(LineError(str(path), 0, "(file)", "does not exist"))
             continue
-        for number, obj, json_error in read_jsonl(path):
+        parsed: list[tuple[int, object, str]] = []
+        for number, obj, json_error in read_jsonl(path, parsed):
+            if is_end_line(obj):
+                continue  # an audit export's end line, checked below
             if json_error:
                 errors.append(LineError(str(path), number, "(line)", json_error))
                 continue
@@ -182,6 +192,7 @@ def load_labelled(paths: list[Path], max_client_messages: int | None = None) -> 
                 extra["origin"] = extra.pop("source")
             record.__pydantic_extra__ = dict(extra, source=path.stem, line=number)
             records.append(record)
+        errors += [LineError(str(path), number, "(export)", message) for number, message in check_exports(parsed)]
     if errors:
         raise DataError(errors)
     if not records:

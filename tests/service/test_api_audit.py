@@ -379,14 +379,16 @@ def test_two_reviewers_agreement_gold_and_export(make_client, db_url, tmp_path):
     export = client.get("/v1/audit/export", headers=R)
     assert export.status_code == 200 and export.headers["content-type"].startswith("application/x-ndjson")
     assert "attachment" in export.headers["content-disposition"]
-    lines = [json.loads(line) for line in export.text.splitlines()]
+    *lines, end = [json.loads(line) for line in export.text.splitlines()]
     assert [line["audit_id"] for line in lines] == sorted([ids[0], ids[1], ids[2], ids[3], ids[5]])
+    assert end["end_of_export"] is True and end["records"] == 5
     path = tmp_path / "export.jsonl"
     path.write_text(export.text, encoding="utf-8")
     records = load_labelled([path])  # the training format: every line validates
     by_id = {rec.id: rec for rec in records}
     assert by_id[f"audit-{ids[3]}"].role == a[3]["role"] and by_id[f"audit-{ids[1]}"].urgency == more_urgent
-    assert client.get("/v1/audit/export", params={"model_version": "other"}, headers=R).text == ""
+    empty = client.get("/v1/audit/export", params={"model_version": "other"}, headers=R).text.splitlines()
+    assert len(empty) == 1 and json.loads(empty[0])["records"] == 0
     examples = client.app.state.runtime.service.audit.gold_examples()
     assert [e.id for e in examples] == [line["id"] for line in lines]
 

@@ -19,6 +19,22 @@ TARGETS = {
     "acute_as_normal_or_low": 0,
 }
 
+# The real-writing issue's targets for sets of real public texts (real_dev): no acute opener among them, so
+# the alarm is bounded by the share called acute (at most 2 of 39) and danger by severe (acute + high) recall.
+REAL_TARGETS = {
+    "role_macro_f1": 0.75,
+    "urgency_macro_f1": 0.60,
+    "severe_recall": 0.90,
+    "share_called_acute": 2 / 39,
+    "minor_recall": 2 / 3,
+}
+_AT_MOST = {"acute_as_normal_or_low", "share_called_acute"}
+
+
+def targets_for(set_name: str) -> dict:
+    """The targets a set is measured against: real text has its own."""
+    return REAL_TARGETS if "real_dev" in set_name else TARGETS
+
 
 def _per_class(gold: Sequence, pred: Sequence, labels: Sequence) -> dict:
     p, r, f, s = precision_recall_fscore_support(gold, pred, labels=list(labels), zero_division=0)
@@ -49,8 +65,9 @@ def expected_calibration_error(confidence: np.ndarray, correct: np.ndarray, bins
     return round(float(ece), 4)
 
 
-def evaluate(gold: Sequence[dict], predictions: Sequence[dict]) -> dict:
-    """gold: dicts with role, minor, urgency, topics; predictions: TriageModel.predict output."""
+def evaluate(gold: Sequence[dict], predictions: Sequence[dict], targets: dict | None = None) -> dict:
+    """gold: dicts with role, minor, urgency, topics; predictions: TriageModel.predict output; targets:
+    TARGETS by default, see targets_for()."""
     if len(gold) != len(predictions):
         raise ValueError("gold and predictions differ in length")
     out: dict = {"n": len(gold)}
@@ -115,25 +132,30 @@ def evaluate(gold: Sequence[dict], predictions: Sequence[dict]) -> dict:
     calibration["topics"] = {"brier": round(float(np.mean((pt - Yg) ** 2)), 4)}
     out["calibration"] = calibration
     out["needs_review_rate"] = round(float(np.mean([p["needs_review"] for p in predictions])), 4)
-    out["targets"] = check_targets(out)
+    out["targets"] = check_targets(out, targets)
     return out
 
 
-def check_targets(metrics: dict) -> dict:
+def check_targets(metrics: dict, targets: dict | None = None) -> dict:
     """Each target with the measured value and whether it is met."""
+    u = metrics["urgency"]
     measured = {
         "role_macro_f1": metrics["role"]["macro_f1"],
         "minor_f1": metrics["minor"]["f1"],
-        "urgency_macro_f1": metrics["urgency"]["macro_f1"],
-        "acute_recall": metrics["urgency"]["acute_recall"],
-        "acute_precision": metrics["urgency"]["acute_precision"],
-        "acute_as_normal_or_low": metrics["urgency"]["acute_as_normal_or_low"],
+        "minor_recall": metrics["minor"]["recall"],
+        "urgency_macro_f1": u["macro_f1"],
+        "acute_recall": u["acute_recall"],
+        "acute_precision": u["acute_precision"],
+        "acute_as_normal_or_low": u["acute_as_normal_or_low"],
+        "severe_recall": u["severe_recall"] if u["severe_recall"] is not None else 1.0,
+        "share_called_acute": u["share_called_acute"],
     }
     out = {}
-    for key, target in TARGETS.items():
+    for key, target in (targets or TARGETS).items():
         value = measured[key]
-        met = value <= target if key == "acute_as_normal_or_low" else value >= target
-        out[key] = {"value": value, "target": target, "met": bool(met)}
+        # Measured values are rounded to 4 decimals: allow that rounding, no more.
+        met = value <= target + 5e-5 if key in _AT_MOST else value >= target - 5e-5
+        out[key] = {"value": value, "target": round(target, 4), "met": bool(met)}
     return out
 
 

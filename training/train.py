@@ -28,7 +28,7 @@ from triage.settings import Settings, get_settings
 from training.baseline import PlainBaseline, save_baseline
 from training.data import Example, held_out_sets, load_challenge, load_examples, load_real_dev, load_seed
 from training.dedup import duplicate_groups
-from training.evaluate import breakdowns, evaluate
+from training.evaluate import breakdowns, evaluate, targets_for
 from training.report import render_report
 from training.tuning import deployment_weights, floor_ranks, oof_proba, tune_urgency_policy
 
@@ -166,7 +166,7 @@ def train(data: list[Path] | None = None, out: Path | None = None, eval_sets: di
         eval_docs = parse(nlp, [e.text for e in examples], name)
         predictions = model.predict_docs(eval_docs)
         gold = [e.labels() for e in examples]
-        manifest["metrics"][name] = evaluate(gold, predictions)
+        manifest["metrics"][name] = evaluate(gold, predictions, targets_for(name))
         manifest["baseline_metrics"][name] = evaluate(gold, baseline.predict([e.text for e in examples]))
         manifest["breakdown"][name] = breakdowns(examples, predictions)
         t, b = manifest["metrics"][name], manifest["baseline_metrics"][name]

@@ -95,7 +95,8 @@ def cmd_evaluate(args) -> int:
     from triage.artifacts import ArtifactError
     from training.baseline import load_baseline
     from training.data import held_out_sets, load_challenge, load_examples, load_real_dev, load_seed
-    from training.evaluate import breakdowns, evaluate, format_breakdown, format_comparison, format_metrics
+    from training.evaluate import (breakdowns, evaluate, format_breakdown, format_comparison, format_metrics,
+                                   targets_for)
     from training.schema import DataError
 
     try:
@@ -119,7 +120,7 @@ def cmd_evaluate(args) -> int:
         texts = [e.text for e in examples]
         gold = [e.labels() for e in examples]
         predictions = model.predict(texts)
-        metrics = evaluate(gold, predictions)
+        metrics = evaluate(gold, predictions, targets_for(name))
         metrics["model_version"] = model.version
         metrics["breakdown"] = breakdowns(examples, predictions)
         if baseline is not None:

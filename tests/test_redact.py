@@ -35,6 +35,25 @@ POSITIVES = [
     ("NAAM", "groetjes Sanne", "Sanne"),
     ("NAAM", "volg me op insta @lisa_2009", "@lisa_2009"),
     ("NAAM", "MIJN STIEFVADER KEVIN SLAAT MIJN MOEDER", "KEVIN"),
+    # NAAM with surname particles, also without a first name or title before them
+    ("NAAM", "de familie el Amrani woont naast ons", "el Amrani"),
+    ("NAAM", "El Amrani heet hij", "El Amrani"),
+    ("NAAM", "Rachid al Hassan staat nu voor de deur", "Rachid al Hassan"),
+    ("NAAM", "meneer ait Said schreeuwt", "ait Said"),
+    ("NAAM", "mijn buurman youssef el amrani slaat zijn zoon", "youssef el amrani"),
+    ("NAAM", "Karim ben Ali is mijn stiefvader", "Karim ben Ali"),
+    ("NAAM", "Van der Berg heet de man", "Van der Berg"),
+    ("NAAM", "de heer ou Ali belde", "ou Ali"),
+    # SCHOOL: abbreviations (OBS, CBS, PCBS, RKBS, SBO, SO, VSO, IKC ...), "basisschool X", "X College/Lyceum"
+    ("SCHOOL", "ze zit op OBS De Regenboog in groep 6", "OBS De Regenboog"),
+    ("SCHOOL", "de juf van CBS Het Kompas belde", "CBS Het Kompas"),
+    ("SCHOOL", "hij zit op SBO De Piramide", "SBO De Piramide"),
+    ("SCHOOL", "de school (SO De Ruimte) weet ervan", "SO De Ruimte"),
+    ("SCHOOL", "ik zit op obs de regenboog", "obs de regenboog"),
+    ("SCHOOL", "ze zit op basisschool De Klimop", "basisschool De Klimop"),
+    ("SCHOOL", "hij zit op het Erasmus College", "Erasmus College"),
+    ("SCHOOL", "ik zit op het Christelijk Lyceum Zeist", "Christelijk Lyceum Zeist"),
+    ("SCHOOL", "mijn broer zit op het Vossiuscollege", "Vossiuscollege"),
     # TELEFOON
     ("TELEFOON", "mijn nummer is 06-12345678", "06-12345678"),
     ("TELEFOON", "bel 0612345678", "0612345678"),
@@ -128,7 +147,26 @@ NEGATIVES = [
     "HELP HIJ HEEFT EEN MES EN IK BEN 12 EN 14 IS MIJN BROER",
     "ik ken haar pas een half jaar",
     "My husband is drunk and hitting me. Can you help?",
+    # particles and school words that are ordinary words here
+    "de vader van mijn vriendin heeft een mes",
+    "ik heb al een keer gebeld, hij is er nu",
+    "ik ga naar school en de juf weet ervan",
+    "ik zit op de basisschool in groep 8",
+    "ik zit op de Montessorischool en mijn moeder huilt veel",
+    "het CBS zegt dat het beter gaat",
+    "ik heb morgen een SO Engels maar ik kan niet leren thuis",
+    "Het Lyceum belde mijn moeder",
+    "Het College van B&W weet ervan",
+    "Van mij mag hij niet meer komen",
+    "De Buurman slaat zijn hond",
 ]
+
+
+def test_danger_words_survive_around_names_and_schools() -> None:
+    """The red-flag cues read the stored text's neighbours of a name: none of them is eaten."""
+    text = "Rachid el Amrani heeft nu een mes, hij staat bij OBS De Regenboog en zegt dat hij me doodmaakt"
+    r = redact(text)
+    assert r.text == "[NAAM] heeft nu een mes, hij staat bij [SCHOOL] en zegt dat hij me doodmaakt"
 
 
 @pytest.mark.parametrize("text", NEGATIVES)

@@ -29,7 +29,17 @@ one took, so e.g. the digits of a date are not read again as a phone number):
   rules deduce lacks: a first name after a relation word ("mn vriend Ahmed", "mijn zus fatima"),
   after "ik ben" / "ik heet" / a greeting / a title, or before a verb ("fatima zei"). Lower-case
   names are only taken in such a context, and only when they are in deduce's first-name list and
-  not a common word. Social handles (@name) are names too.
+  not a common word. Social handles (@name) are names too. Surname particles belong to the name:
+  between two names ("Rachid al Hassan", "Karim ben Ali" are one [NAAM]), and in front of one
+  when they are no Dutch word in lower case ("de familie el Amrani", "meneer ait Said", "youssef el
+  amrani") or start it capitalised ("El Amrani", "Van der Berg"); Dutch words before a name stay
+  ("de vader van [NAAM]").
+- SCHOOL: a school's name (with the class it finds the child): an abbreviation of the school kind
+  with the name after it (OBS, CBS, PCBS, RKBS, KBS, IBS, GBS, SBO, SO, VSO, IKC: "OBS De
+  Regenboog", "obs de regenboog"), "basisschool / daltonschool / ... De Klimop", capitalised
+  words before College, Lyceum, Gymnasium, Atheneum ("het Erasmus College", "Christelijk Lyceum
+  Zeist") and compounds ("Vossiuscollege", "Regenboogschool"). The kind alone ("op de
+  basisschool", "het CBS", "een SO Engels", "de Montessorischool") is kept.
 
 Not personal data, and kept: common words capitalised at a sentence start, weekdays, months,
 cities and regions alone, organisations ("Veilig Thuis", "Kindertelefoon", "Jeugdzorg"), ages
@@ -52,7 +62,7 @@ from pathlib import Path
 from typing import Any
 
 PLACEHOLDERS = {t: f"[{t}]" for t in (
-    "NAAM", "TELEFOON", "EMAIL", "ADRES", "POSTCODE", "BSN", "IBAN", "GEBOORTEDATUM", "KENTEKEN", "URL")}
+    "NAAM", "TELEFOON", "EMAIL", "ADRES", "POSTCODE", "BSN", "IBAN", "GEBOORTEDATUM", "KENTEKEN", "URL", "SCHOOL")}
 PII_TYPES = tuple(PLACEHOLDERS)
 
 Span = tuple[str, int, int]
@@ -92,7 +102,18 @@ NAME_FOLLOWERS = frozenset("""
 zei zegt zeggen sloeg slaat schopt schopte duwt duwde dreigt dreigde heeft had is was wil wilde
 vertelde vertelt kwam komt huilt huilde belt belde appt appte stuurt stuurde haar zijn z'n d'r zn dr
 """.split())
-INTERFIXES = frozenset("van de der den het 't ten ter te la le da di du el al bin ben ibn op in v.d. vd".split())
+INTERFIXES = frozenset("van de der den het 't ten ter te la le da di du el al bin ben ibn op in v.d. vd "
+                       "ait aït ou abu bou".split())
+# Surname particles that are no Dutch word: in lower case they start a surname on their own ("de
+# familie el Amrani", "ait Said"), and a lower-case word after them is a surname too ("el amrani").
+FOREIGN_PARTICLES = frozenset("el ait aït ibn abu bou".split())
+# Particles a capitalised surname may start with ("El Amrani", "Van der Berg", "Ten Brink", "Ait
+# Said"); "De" and "Van" alone are not enough at a sentence start ("De Buurman", "Van Mij").
+_CAPITAL_PARTICLES = frozenset("el al ait aït ou ibn abu bou bin ben ten ter".split())
+# Particles inside or in front of a name: absorbed into the name span they touch ("Rachid al Hassan"
+# is one name, not "[NAAM] al [NAAM]").
+PARTICLES = frozenset("van de der den ten ter te el al bin ben ibn ait aït ou abu bou da di du le la del "
+                      "dos das von".split())
 # Words that are never a person, in any case; deduce's name lists contain some of them ("Can",
 # "My", "Just" are first names there, and English openers start with them).
 NOT_NAMES = frozenset("""
@@ -499,6 +520,62 @@ def _addresses(text: str) -> Iterable[Span]:
         yield "ADRES", m.start(), m.end()
 
 
+# Schools: a child's school, with the class, finds the child. The kind of school alone ("op de
+# basisschool", "het CBS zegt") is kept; its name is not.
+_SCHOOL_ABBR_RE = re.compile(
+    r"(?<![\w-])(?:(?:P?CBS|OBS|RK\s?BS|KBS|IBS|GBS|SBO|VSO|IKC|SO)\s+(?:(?:[Dd]e|[Hh]et|'t|[Dd]en)\s+)?"
+    r"(?:Sint\s+|St\.?\s+)?[A-Z][\w'’-]+(?:\s+[A-Z][\w'’-]+){0,2}"
+    r"|(?:p?cbs|obs|rkbs|kbs|ibs|sbo|vso|ikc)\s+(?:de|het|'t|den)\s+[^\W\d_][\w'’-]+)(?![\w-])")
+_SCHOOL_NOUN_RE = re.compile(
+    r"(?<![\w-])(?i:basisschool|school|montessorischool|daltonschool|jenaplanschool|vrije\s+school|kindcentrum|"
+    r"scholengemeenschap|praktijkschool|brede\s+school)\s+((?:[Dd]e|[Hh]et|'t|[Dd]en)\s+)?"
+    r"((?:Sint\s+|St\.?\s+)?[A-Z][\w'’-]+(?:\s+[A-Z][\w'’-]+){0,2})(?![\w-])")
+_SCHOOL_KIND_RE = re.compile(
+    r"(?<![\w-])((?:[A-Z][\w'’-]+\s+){1,3})(?:College|Lyceum|Gymnasium|Atheneum|Scholengemeenschap|Campus)"
+    r"(?:\s+(?!(?:[Ii]k|[Hh]ij|[Zz]ij|[Zz]e|[Ww]ij|[Ww]e|[Mm]ijn|[Dd]e|[Hh]et)\b)[A-Z][\w'’-]+)?(?![\w-])")
+_SCHOOL_COMPOUND_RE = re.compile(r"(?<![\w-])([A-Z][\w'’-]{3,}?)-?(?:college|lyceum|gymnasium|school)(?![\w-])")
+# "een SO Wiskunde" is a test (schriftelijke overhoring), not a school.
+_SCHOOL_SUBJECTS = frozenset("""wiskunde rekenen taal engels frans duits spaans geschiedenis aardrijkskunde biologie
+natuurkunde scheikunde economie nederlands spelling topo topografie gym lezen begrijpend latijn grieks
+informatica muziek tekenen""".split())
+# Compounds that name a kind of school, not one school.
+_GENERIC_SCHOOLS = frozenset("""montessori dalton jenaplan vrije basis middelbare brede hoge lagere kleuter
+praktijk speciale muziek dans rij zwem zondags zondag nacht avond taal kook toneel internationale
+christelijke openbare katholieke islamitische""".split())
+
+
+def _schools(text: str) -> Iterable[Span]:
+    eng = _engine()
+    def named(words: list[str], article: bool, abbreviation: str = "") -> bool:
+        # Without an article the name must be no ordinary word ("school Mijn vader ...", "een SO
+        # Engels" is a test); an abbreviation after "school" is the school's own ("school OBS De Es").
+        first = words[0].lower()
+        return not (first in NOT_NAMES | ORGANISATIONS | REGIONS | _SCHOOL_SUBJECTS
+                    or (not article and abbreviation in ("", "SO")
+                        and (first in eng.common or first in eng.all_first_names))
+                    or _SCHOOL_ABBR_RE.match(" ".join(words)))
+
+    for m in _SCHOOL_ABBR_RE.finditer(text):
+        abbreviation, *words = m.group().split()
+        article = words[0].lower() in ("de", "het", "'t", "den")
+        # After a school's abbreviation ordinary words are its name ("IBS Al Ikhlas"); "SO" is also a test.
+        if named(words[1:] if article else words, article, abbreviation) or m.group()[0].islower():
+            yield "SCHOOL", m.start(), m.end()
+    for m in _SCHOOL_NOUN_RE.finditer(text):
+        if named(m.group(2).split(), bool(m.group(1))):
+            yield "SCHOOL", m.start(), m.end()
+    for m in _SCHOOL_KIND_RE.finditer(text):
+        words = list(re.finditer(r"\S+", m.group(1)))
+        k = 0  # capitalised ordinary words at a sentence start are no part of the name ("Mijn Lyceum")
+        while k < len(words) and words[k].group().lower() in eng.common - {"stedelijk", "christelijk"}:
+            k += 1
+        if k < len(words):
+            yield "SCHOOL", m.start(1) + words[k].start(), m.end()
+    for m in _SCHOOL_COMPOUND_RE.finditer(text):
+        if m.group(1).lower().rstrip("s-") not in _GENERIC_SCHOOLS and m.group(1).lower() not in _GENERIC_SCHOOLS:
+            yield "SCHOOL", m.start(), m.end()
+
+
 _HANDLE_RE = re.compile(r"(?<![\w@.])@[A-Za-z0-9_](?:[A-Za-z0-9_.]*[A-Za-z0-9_])?")
 
 
@@ -606,6 +683,33 @@ def _context_names(text: str, eng: _Engine) -> Iterable[Span]:
             found.append((i, i))
         for first, core in found:
             yield "NAAM", toks[first][1], toks[_extend_name(text, toks, core, eng)][2]
+        yield from _particle_name(text, toks, lows, i, eng)
+
+
+def _particle_name(text: str, toks: list[tuple[str, int, int]], lows: list[str], i: int,
+                   eng: _Engine) -> Iterable[Span]:
+    """A surname introduced by its particles, with no first name or title before it: "el Amrani",
+    "ait Said", "el amrani", "Van der Berg", "Ten Brink"."""
+    word = toks[i][0]
+    if lows[i] not in PARTICLES or (i > 0 and lows[i - 1] in PARTICLES and _joined(text, toks[i - 1], toks[i])):
+        return  # not a particle, or not the first of a run
+    j = i
+    while j + 1 < len(toks) and lows[j + 1] in PARTICLES and _joined(text, toks[j], toks[j + 1]):
+        j += 1
+    if j + 1 >= len(toks) or not _joined(text, toks[j], toks[j + 1]):
+        return
+    surname = toks[j + 1][0]
+    low = lows[j + 1]
+    foreign = word.islower() and lows[i] in FOREIGN_PARTICLES
+    capital = word[0].isupper() and (lows[i] in _CAPITAL_PARTICLES or j > i)  # "Van der", "Van den"
+    if not (foreign or capital):
+        return
+    if surname[0].isupper():
+        ok = _surname_ok(surname) and low not in eng.places and low not in RELATIONS | TITLES | GREETINGS
+    else:  # lower case only after a particle that is no Dutch word, and never an ordinary word
+        ok = foreign and len(low) > 2 and low not in eng.common and low not in eng.places
+    if ok:
+        yield "NAAM", toks[i][1], toks[j + 1][2]
 
 
 def _deduce_spans(text: str, eng: _Engine) -> Iterable[Span]:
@@ -662,7 +766,7 @@ def _names(text: str) -> Iterable[Span]:
 
 # Order = priority: structured identifiers first so their digits are not re-read.
 _DETECTORS: tuple[Detector, ...] = (_emails, _urls, _ibans, _bsns, _plates, _dates, _phones, _postcodes,
-                                    _addresses, _handles, _names)
+                                    _addresses, _schools, _handles, _names)
 
 
 def _mask(text: str, spans: Iterable[tuple[int, int]]) -> str:
@@ -700,6 +804,7 @@ def redact(text: str) -> Redaction:
                 new.append(sp)
         if detect is _names:
             new = _merge_names(new)  # unions of free overlapping spans are free
+            new = _absorb_particles(text, new, taken + blocked)
         taken += new
         masked = _mask(masked, [(s, e) for _, s, e in new])
     taken.sort(key=lambda sp: sp[1])
@@ -709,6 +814,35 @@ def redact(text: str) -> Redaction:
         pos = e
     out.append(text[pos:])
     return Redaction(text="".join(out), spans=taken)
+
+
+_PARTICLE_BEFORE = re.compile(r"(?i)(?<![\w'’-])(%s)\s+$" % "|".join(sorted(PARTICLES, key=len, reverse=True)))
+
+
+def _absorb_particles(text: str, spans: list[Span], others: list[Span]) -> list[Span]:
+    """Particles in front of a name become part of it: between two names always ("Rachid al Hassan",
+    "Karim ben Ali"); in front of one name when the run starts with a capitalised particle ("El
+    Amrani", "Van der Berg") or with one that is no Dutch word ("ait Said"). Dutch words before a
+    name stay ("de vader van Ahmed")."""
+    out: list[Span] = []
+    for kind, start, end in spans:
+        pos, keep = start, start
+        while m := _PARTICLE_BEFORE.search(text, max(0, pos - 12), pos):
+            word = m.group(1)
+            pos = m.start(1)
+            if word[0].isupper() and word.lower() in _CAPITAL_PARTICLES | {"van", "de"} \
+                    or word.islower() and word.lower() in FOREIGN_PARTICLES:
+                keep = pos
+        # pos: where the particle run before the name starts (start itself when there is none)
+        gap = text[out[-1][2]:pos] if out else None
+        if gap is not None and re.fullmatch(r"[ \t]*", gap) and (pos < start or gap) \
+                and _free(others, out[-1][2], start):
+            out[-1] = (out[-1][0], out[-1][1], end)  # names apart only by spaces or particles: one name
+            continue
+        if keep < start and _free(others, keep, start):
+            start = keep
+        out.append((kind, start, end))
+    return out
 
 
 def _merge_names(spans: list[Span]) -> list[Span]:

@@ -45,6 +45,27 @@ def conflict(code: str, detail: str, field: str | None = "chat_id") -> ApiError:
 HTTP_CODES = {404: "not_found", 405: "method_not_allowed"}
 
 
+def _routes(routes):
+    """Every route, also those of included routers (FastAPI wraps them)."""
+    for route in routes:
+        inner = getattr(route, "original_router", None)
+        if inner is not None:
+            yield from _routes(inner.routes)
+        else:
+            yield route
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method of every route at this path: Starlette's 405 names only the first route's
+    (GET and POST /v1/chats are two routes)."""
+    path = request.scope.get("path", "")
+    methods: set[str] = set()
+    for route in _routes(request.app.router.routes):
+        if getattr(route, "methods", None) and getattr(route, "path_regex", None) and route.path_regex.match(path):
+            methods |= route.methods
+    return ", ".join(sorted(methods))
+
+
 def _clean(error: dict) -> dict:
     """A pydantic error without the rejected input (it may be chat text)."""
     out = {"loc": list(error.get("loc", ())), "msg": error.get("msg", ""), "type": error.get("type", "")}
@@ -77,8 +98,11 @@ def install_handlers(app: FastAPI) -> None:
     async def _http_error(_request: Request, exc: StarletteHTTPException):
         # Starlette's own answers (unknown path, method not allowed) in the service's error format.
         code = HTTP_CODES.get(exc.status_code, "http_error")
+        headers = dict(getattr(exc, "headers", None) or {})
+        if exc.status_code == 405:
+            headers["Allow"] = _allowed_methods(_request)
         return JSONResponse({"detail": str(exc.detail), "code": code}, status_code=exc.status_code,
-                            headers=getattr(exc, "headers", None))
+                            headers=headers or None)
 
     @app.exception_handler(OperationalError)
     async def _db_unavailable(_request: Request, exc: OperationalError):

@@ -62,6 +62,48 @@ def _statuses(path: str, method: str, operation: dict[str, Any]) -> list[int]:
     return statuses
 
 
+# OpenAPI links: how the answer of one operation feeds the next (clients and stateful testing read them).
+CHAT_ID = {"chat_id": "$response.body#/chat_id"}
+LINKS: dict[tuple[str, str], tuple[tuple[str, ...], list[tuple[str, str, str, dict[str, str]]]]] = {
+    ("/v1/chats", "post"): (("200", "201"), [
+        (name, path, method, CHAT_ID) for name, path, method in (
+            ("GetChat", "/v1/chats/{chat_id}", "get"), ("AddMessage", "/v1/chats/{chat_id}/messages", "post"),
+            ("Claim", "/v1/chats/{chat_id}/claim", "post"), ("Heartbeat", "/v1/chats/{chat_id}/heartbeat", "post"),
+            ("Release", "/v1/chats/{chat_id}/release", "post"), ("Close", "/v1/chats/{chat_id}/close", "post"),
+            ("Override", "/v1/chats/{chat_id}/triage", "patch"), ("Reassign", "/v1/chats/{chat_id}/reassign", "post"),
+            ("Leave", "/v1/chats/{chat_id}", "delete"))]),
+    ("/v1/chats/{chat_id}/claim", "post"): (("200",), [
+        ("Heartbeat", "/v1/chats/{chat_id}/heartbeat", "post", CHAT_ID),
+        ("Close", "/v1/chats/{chat_id}/close", "post", CHAT_ID),
+        ("Override", "/v1/chats/{chat_id}/triage", "patch", CHAT_ID)]),
+    ("/v1/triage", "post"): (("200",), [
+        ("FindAuditRecord", "/v1/audit/predictions", "get",
+         {"request_key": "$response.header.X-Audit-Record-Key"})]),
+    ("/v1/audit/predictions", "get"): (("200",), [
+        ("GetRecord", "/v1/audit/predictions/{record_id}", "get", {"record_id": "$response.body#/items/0/id"}),
+        ("Review", "/v1/audit/predictions/{record_id}/reviews", "post", {"record_id": "$response.body#/items/0/id"})]),
+    ("/v1/audit/predictions/{record_id}/reviews", "post"): (("200", "201"), [
+        ("GetRecord", "/v1/audit/predictions/{record_id}", "get", {"record_id": "$response.body#/id"})]),
+}
+
+
+def _add_links(schema: dict[str, Any]) -> None:
+    paths = schema.get("paths", {})
+    for (path, method), (statuses, links) in LINKS.items():
+        operation = paths.get(path, {}).get(method)
+        if operation is None:
+            continue
+        for status in statuses:
+            response = operation["responses"].get(status)
+            if response is None:
+                continue
+            for name, target_path, target_method, parameters in links:
+                target = paths.get(target_path, {}).get(target_method)
+                if target is not None and "operationId" in target:
+                    response.setdefault("links", {})[name] = {"operationId": target["operationId"],
+                                                              "parameters": parameters}
+
+
 def complete(schema: dict[str, Any]) -> dict[str, Any]:
     """Add the error responses to every operation and replace FastAPI's 422 model by ErrorOut."""
     components = schema.setdefault("components", {}).setdefault("schemas", {})
@@ -82,6 +124,7 @@ def complete(schema: dict[str, Any]) -> dict[str, Any]:
                                          if declared and status != 422 and declared.get("description") else {})}
     for name in ("HTTPValidationError", "ValidationError"):  # FastAPI's 422 model, now unused
         components.pop(name, None)
+    _add_links(schema)
     return schema
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import (AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, StrictBool,
+from pydantic import (AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StrictBool,
                       field_validator, model_validator)
 
 from api.time_window import FILTER_MAX, FILTER_MIN, check_filter_time, check_received_at
@@ -36,17 +36,14 @@ ChatId = Annotated[str, Field(min_length=1, max_length=CHAT_ID_MAX, pattern=CHAT
 MAX_RECORD_ID = 2**31 - 1
 
 
-def _normalized(value: Any) -> Any:
-    return normalize_text(value) if isinstance(value, str) else value
-
-
-# Normalised (triage/normalize.py) before the length limits are checked: what is stored and triaged.
+# The limits apply to the text as sent (what the schema says); then it is normalised
+# (triage/normalize.py), and the normal form is what is checked for visible characters, stored and triaged.
 ClientText = Annotated[str, Field(min_length=1, max_length=MAX_TEXT_CHARS,
-                                  description=f"client text, at most {MAX_TEXT_CHARS} characters after "
-                                              "normalisation (Unicode NFC; control and invisible format "
-                                              "characters removed, except newlines and tabs); it must "
-                                              "contain a visible character"),
-                       BeforeValidator(_normalized)]
+                                  description=f"client text, at most {MAX_TEXT_CHARS} characters; normalised "
+                                              "(Unicode NFC; control and invisible format characters removed, "
+                                              "except newlines and tabs) before it is stored and triaged; it "
+                                              "must contain a visible character"),
+                       AfterValidator(normalize_text)]
 ReceivedAt = Annotated[AwareDatetime, AfterValidator(check_received_at)]
 FilterTime = Annotated[datetime, AfterValidator(check_filter_time)]
 FILTER_RANGE = f"between {FILTER_MIN:%Y-%m-%d} and {FILTER_MAX:%Y-%m-%d}"

@@ -69,9 +69,35 @@
 
   /* ---- chats in hand ------------------------------------------------------------------------- */
 
+  /** A claim is this advisor's when this key made it (the server allows only that key, or an
+   * admin, to act on it) and, as several advisors may share one key, under the name given at
+   * sign-in. Claims from before claims had keys: by name. */
+  function isMine(chat) {
+    if (!chat || chat.status === "waiting" || !(chat.claimed_key || chat.claimed_by)) return false;
+    if (!chat.claimed_key) return chat.claimed_by === session.name;
+    if (!state.me || chat.claimed_key !== state.me.key_id) return false;
+    return !chat.claimed_name || !session.name || chat.claimed_name === session.name;
+  }
+
+  /** Who has (or did) something: the key's label, with the name typed at sign-in when it differs;
+   * that name is self-declared, so it is labelled so (the server writes its texts the same way). */
+  function who(label, name) {
+    if (!name || name === label) return label || "";
+    return label ? `${label} (opgegeven naam: ${name})` : `${name} (opgegeven naam)`;
+  }
+  function holder(chat) { return who(chat.claimed_by, chat.claimed_name) || "een collega"; }
+
+  /** An action on a claimed chat that is not this key's: the server says 403 not_claimer. */
+  function actionError(err) {
+    if (err && err.status === 403 && err.code === "not_claimer") {
+      return "Deze chat is door een collega geclaimd: alleen die collega of een beheerder kan dit doen.";
+    }
+    return UI.errorText(err);
+  }
+
   /** Chat ids this advisor holds: from the claimed list and the open chat. */
   function myChatIds() {
-    const ids = state.claimed.filter((c) => c.claimed_by === session.name).map((c) => c.chat_id);
+    const ids = state.claimed.filter(isMine).map((c) => c.chat_id);
     if (state.current && state.current.mode === "claimed" && !ids.includes(state.current.chat_id)) {
       ids.unshift(state.current.chat_id);
     }
@@ -165,14 +191,17 @@
       el("td", { class: "col-urg" }, el("div", { class: "badges" }, triageBadges(t))),
       el("td", { class: "col-wait" }, el("span", { class: "wait", dataset: { chatId: item.chat_id } },
         UI.duration(waitingNow(item)))),
-      el("td", { class: "col-text" }, alertNote, returned, previewNode(item.preview, t.red_flags),
+      el("td", { class: "col-text" }, alertNote, returned,
+        item.previous_chat_id ? el("p", { class: "returning" }, el("span", { class: "chip" }, "eerder contact"),
+          ` De chatter was eerder hier (chat ${item.previous_chat_id}).`) : null,
+        previewNode(item.preview, t.red_flags),
         flagChips(t.red_flags), reasonNode(item)),
       el("td", { class: "col-act" }, el("div", { class: "row-actions" }, claim, open)));
   }
 
   function signature(items, blocked) {
     return JSON.stringify([blocked, state.current && state.current.chat_id, state.selected,
-      items.map((i) => [i.chat_id, i.position, i.preview, i.triage.urgency, i.triage.minor,
+      items.map((i) => [i.chat_id, i.position, i.preview, i.previous_chat_id, i.triage.urgency, i.triage.minor,
         i.triage.needs_review, i.triage.overridden, (i.triage.red_flags || []).map((f) => f.cue), i.reason_nl,
         i.reason_detail_nl, i.triage.alert, i.triage.returned])]);
   }
@@ -267,10 +296,11 @@
 
   function renderClaimed() {
     const me = session.name;
-    const mine = state.claimed.filter((c) => c.claimed_by === me);
-    const team = state.claimed.filter((c) => c.claimed_by !== me);
+    const mine = state.claimed.filter(isMine);
+    const team = state.claimed.filter((c) => !isMine(c));
     const isAdmin = state.me && state.me.role === "admin";
     const sig = JSON.stringify([me, isAdmin, state.current, state.claimed.map((c) => [c.chat_id, c.claimed_by,
+      c.claimed_key, c.claimed_name,
       c.claimed_at, c.last_seen_at, c.preview, c.triage.urgency, c.triage.minor, c.triage.alert, c.message_count])]);
     if (sig === state.claimedSignature) return;
     state.claimedSignature = sig;
@@ -295,17 +325,17 @@
     const body = clear($("team-body"));
     for (const c of team) {
       const actions = [el("button", { type: "button", class: "btn btn-small", dataset: { action: "open", chatId: c.chat_id },
-        "aria-label": `Openen: chat ${c.chat_id}, bij ${c.claimed_by}` }, "Openen")];
+        "aria-label": `Openen: chat ${c.chat_id}, bij ${holder(c)}` }, "Openen")];
       if (isAdmin) {
         actions.push(
           el("button", { type: "button", class: "btn btn-small", dataset: { action: "admin-release", chatId: c.chat_id },
-            "aria-label": `Vrijgeven: chat ${c.chat_id}, nu bij ${c.claimed_by}` }, "Vrijgeven"),
+            "aria-label": `Vrijgeven: chat ${c.chat_id}, nu bij ${holder(c)}` }, "Vrijgeven"),
           el("button", { type: "button", class: "btn btn-small", dataset: { action: "reassign", chatId: c.chat_id },
-            "aria-label": `Overdragen aan…: chat ${c.chat_id}, nu bij ${c.claimed_by}` }, "Overdragen aan…"));
+            "aria-label": `Overdragen aan…: chat ${c.chat_id}, nu bij ${holder(c)}` }, "Overdragen aan…"));
       }
       body.append(el("tr", { class: `urg-${c.triage.urgency}`, dataset: { chatId: c.chat_id } },
         el("td", { class: "col-urg" }, el("div", { class: "badges" }, triageBadges(c.triage))),
-        el("td", { class: "col-who" }, `in behandeling bij ${c.claimed_by || "een collega"}`,
+        el("td", { class: "col-who" }, `in behandeling bij ${holder(c)}`,
           el("span", { class: "muted small block" }, `sinds ${UI.time(c.claimed_at)}` +
             (c.last_seen_at ? `, laatst actief om ${UI.time(c.last_seen_at)}` : ""))),
         el("td", { class: "col-text" }, el("span", { class: "visually-hidden" }, `Chat ${c.chat_id}: `),
@@ -474,7 +504,7 @@
         UI.toast(chat.status === "left" ? `De chatter van chat ${chatId} is vertrokken.` : `Chat ${chatId} is afgesloten.`);
         return;
       }
-      const mode = chat.status === "claimed" && chat.claimed_by === session.name ? "claimed" : "read";
+      const mode = chat.status === "claimed" && isMine(chat) ? "claimed" : "read";
       if (!state.current || state.current.chat_id !== chatId) resetDetail();
       setCurrent({ chat_id: chatId, mode });
       showChat(chat);
@@ -496,7 +526,7 @@
       return;
     }
     try {
-      const chat = await api("POST", chatPath(chatId, "/claim"), { advisor: session.name });
+      const chat = await api("POST", chatPath(chatId, "/claim"), session.name ? { advisor: session.name } : {});
       if (chat.claim_timeout_seconds) state.claimTimeoutMs = chat.claim_timeout_seconds * 1000;
       acknowledgeChat(chatId);
       if (!state.current || state.current.chat_id !== chatId) resetDetail();
@@ -523,9 +553,9 @@
     try {
       const chat = await api("GET", chatPath(chatId));
       if (chat.status === "claimed" && chat.claimed_by) {
-        text = chat.claimed_by === session.name
+        text = isMine(chat)
           ? `U heeft chat ${chatId} al geclaimd (in een ander tabblad of venster).`
-          : `Chat ${chatId} is al geclaimd door ${chat.claimed_by}.`;
+          : `Chat ${chatId} is al geclaimd door ${holder(chat)}.`;
       } else if (chat.status === "closed") {
         text = `Chat ${chatId} is al afgesloten.`;
       } else if (chat.status === "left") {
@@ -564,8 +594,8 @@
   function statusLine(chat, mode) {
     const count = `${chat.message_count} ${chat.message_count === 1 ? "bericht" : "berichten"}`;
     if (chat.status === "claimed") {
-      const who = chat.claimed_by ? `${chat.claimed_by}${chat.claimed_by === session.name ? " (u)" : ""}` : "een collega";
-      return `Geclaimd door ${who} om ${UI.time(chat.claimed_at)} · ` +
+      const by = `${holder(chat)}${isMine(chat) ? " (u)" : ""}`;
+      return `Geclaimd door ${by} om ${UI.time(chat.claimed_at)} · ` +
         `binnengekomen om ${UI.time(chat.received_at)} · ${count}` + (mode === "read" ? " · alleen lezen" : "");
     }
     if (chat.status === "waiting") {
@@ -587,7 +617,7 @@
       parts.push(flags.length ? `Rode vlaggen: ${flags.join(", ")}.` : "Geen rode vlaggen gevonden.");
     }
     if (t.overridden && t.overridden.length && chat.override) {
-      parts.push(`Aangepast door ${chat.override.advisor || "een adviseur"}.`);
+      parts.push(`Aangepast door ${who(chat.override.advisor, chat.override.name) || "een adviseur"}.`);
     }
     return parts.join(" ");
   }
@@ -613,6 +643,7 @@
     $("detail-oneline").textContent = oneLine(chat);
 
     renderAlert(t.alert);
+    renderPrevious(chat);
     renderMessages(chat, t.red_flags || p.red_flags || []);
     renderGuidance(chat.guidance || []);
     renderExplanation(chat);
@@ -629,6 +660,34 @@
     if (!alert || !alert.text_nl) return;
     // Inserted anew for each new alert, so that screen readers announce it (role="alert").
     box.append(el("strong", {}, "Let op: "), say(alert.text_nl), el("span", { class: "muted-inverse" }, ` (${UI.time(alert.at)})`));
+  }
+
+  /** A returning client (the platform reused its chat id): their earlier conversations, newest
+   * first, with when, how they ended and their triage, so the advisor knows there was contact. */
+  function renderPrevious(chat) {
+    const earlier = Array.isArray(chat.previous) ? chat.previous : [];
+    const box = $("detail-previous");
+    const sig = JSON.stringify(earlier);
+    if (state.detailParts.previous === sig) return;
+    state.detailParts.previous = sig;
+    clear(box);
+    show(box, earlier.length > 0);
+    if (!earlier.length) return;
+    box.append(el("h3", {}, earlier.length === 1 ? "Eerder contact" : `Eerder contact (${earlier.length} keer)`),
+      el("ul", {}, earlier.map((p) => {
+        const t = p.triage || {};
+        const ended = p.status === "left"
+          ? `de chatter vertrok op ${UI.dateTime(p.closed_at)}`
+          : p.status === "closed" ? `afgesloten op ${UI.dateTime(p.closed_at)} (uitkomst: ${nl("outcome", p.outcome)})`
+            : "nog niet afgesloten";
+        const labels = [t.urgency ? nl("urgency", t.urgency) : null, t.role ? nl("role", t.role) : null,
+          t.minor ? "minderjarig" : null].filter(Boolean);
+        return el("li", { dataset: { chatId: p.chat_id } },
+          `Chat ${p.chat_id}: binnengekomen op ${UI.dateTime(p.received_at)}, ${ended}. `,
+          labels.length ? `Triage: ${labels.join(", ")}${t.overridden && t.overridden.length ? " (aangepast)" : ""}. ` : "",
+          `${p.message_count} ${p.message_count === 1 ? "bericht" : "berichten"}` +
+          (p.claimed_by ? `, behandeld door ${who(p.claimed_by, p.claimed_name)}.` : "."));
+      })));
   }
 
   /** Every client message with its time; new ones are appended (and announced), never re-drawn. */
@@ -740,25 +799,26 @@
 
   function historyText(event) {
     const d = event.data || {};
-    const who = event.actor || "een adviseur";
+    const actor = who(event.actor, d.name) || "een adviseur";
     switch (event.kind) {
-      case "created": return "Chat binnengekomen";
+      case "created": return "Chat binnengekomen" +
+        (d.previous_chat_id ? ` (de chatter was eerder hier: chat ${d.previous_chat_id})` : "");
       case "triage": return `Triage door het model: ${nl("urgency", d.urgency)}, ${nl("role", d.role)}` +
         (d.minor ? ", minderjarig" : "");
-      case "claimed": return `Geclaimd door ${event.actor || d.advisor || "een adviseur"}`;
-      case "released": return `Terug in de wachtrij gezet${event.actor || d.advisor ? ` door ${event.actor || d.advisor}` : ""}`;
-      case "override": return `Aangepast door ${who}: ` +
+      case "claimed": return `Geclaimd door ${event.actor ? actor : d.advisor || "een adviseur"}`;
+      case "released": return `Terug in de wachtrij gezet${event.actor || d.advisor ? ` door ${event.actor ? actor : d.advisor}` : ""}`;
+      case "override": return `Aangepast door ${actor}: ` +
         Object.entries(d.set || {}).map(([k, v]) => `${nl("head", k)} ${k === "minor" ? (v ? "ja" : "nee") : nl(k, v)}`).join(", ") +
         ` (reden: ${d.reason || ""})`;
       case "override_lapsed": return "Aanpassing vervallen" +
         (d.fields && d.fields.length ? ` (${d.fields.map((f) => nl("head", f)).join(", ")})` : "") +
         `: ${d.reason_nl ? say(d.reason_nl) : "nieuwe berichten maakten de chat urgenter."}`;
-      case "claim_expired": return `Claim van ${d.advisor || "een adviseur"} verlopen: de chat stond te lang zonder ` +
+      case "claim_expired": return `Claim van ${who(d.advisor, d.name) || "een adviseur"} verlopen: de chat stond te lang zonder ` +
         "teken van leven open en staat weer in de wachtrij";
-      case "reassigned": return `Overgedragen van ${d.from || "?"} aan ${d.to || "?"}` +
+      case "reassigned": return `Overgedragen van ${who(d.from, d.from_name) || "?"} aan ${who(d.to, d.to_name) || "?"}` +
         (event.actor ? ` door ${event.actor}` : "");
       case "message": return "Nieuw bericht van de chatter";
-      case "closed": return `Afgesloten: ${nl("outcome", d.outcome)}${event.actor ? ` (door ${event.actor})` : ""}`;
+      case "closed": return `Afgesloten: ${nl("outcome", d.outcome)}${event.actor ? ` (door ${actor})` : ""}`;
       case "left": return "De chatter is vertrokken";
       default: return `Gebeurtenis: ${String(event.kind).replace(/_/g, " ")}`;
     }
@@ -807,10 +867,10 @@
     const mode = state.current.mode;
     if (chat.status === "left") { clearDetail(`De chatter van chat ${id} is vertrokken.`); return; }
     if (chat.status === "closed") { clearDetail(`Chat ${id} is afgesloten.`); return; }
-    if (mode === "claimed" && !(chat.status === "claimed" && chat.claimed_by === session.name)) {
+    if (mode === "claimed" && !(chat.status === "claimed" && isMine(chat))) {
       const returned = chat.triage && chat.triage.returned;
       const text = chat.status === "claimed"
-        ? `Chat ${id} is nu in behandeling bij ${chat.claimed_by}.`
+        ? `Chat ${id} is nu in behandeling bij ${holder(chat)}.`
         : (returned && returned.text_nl ? say(returned.text_nl) : `Chat ${id} staat weer in de wachtrij.`);
       setCurrent({ chat_id: id, mode: "read" });
       UI.toast(text);
@@ -818,7 +878,7 @@
       $("detail-notice").textContent = text;
       return;
     }
-    if (mode === "read" && chat.status === "claimed" && chat.claimed_by === session.name) {
+    if (mode === "read" && chat.status === "claimed" && isMine(chat)) {
       setCurrent({ chat_id: id, mode: "claimed" });  // reassigned to this advisor
     }
     showChat(chat);
@@ -837,11 +897,11 @@
   async function heartbeat() {
     for (const id of myChatIds()) {
       try {
-        const chat = await api("POST", chatPath(id, "/heartbeat"), { advisor: session.name }, { timeout: 8000 });
+        const chat = await api("POST", chatPath(id, "/heartbeat"), {}, { timeout: 8000 });
         if (chat && chat.claim_timeout_seconds) state.claimTimeoutMs = chat.claim_timeout_seconds * 1000;
         if (state.current && state.current.chat_id === id && chat && chat.chat_id === id) handleChatState(chat);
       } catch (err) {
-        if (err.status === 409 && state.current && state.current.chat_id === id) refreshChat();
+        if ((err.status === 409 || err.status === 403) && state.current && state.current.chat_id === id) refreshChat();
         // 404/405 from a server without heartbeats: nothing to do; the claim simply does not expire.
       }
     }
@@ -853,7 +913,7 @@
     try {
       const chat = await api("GET", chatPath(id));
       if (chat.status === "claimed" || chat.status === "waiting") {
-        setCurrent({ chat_id: id, mode: chat.status === "claimed" && chat.claimed_by === session.name ? "claimed" : "read" });
+        setCurrent({ chat_id: id, mode: chat.status === "claimed" && isMine(chat) ? "claimed" : "read" });
         showChat(chat);
         scheduleChatPoll();
       } else {
@@ -922,7 +982,8 @@
       UI.toast("De triage is aangepast.");
       $("act-override").focus();
     } catch (err) {
-      error.textContent = UI.errorText(err);
+      error.textContent = actionError(err);
+      if (err.status === 403) refreshChat();
     }
   }
 
@@ -948,8 +1009,8 @@
       pollClaimed();
       if (state.pendingSignOut) continueSignOut();
     } catch (err) {
-      error.textContent = UI.errorText(err);
-      if (err.status === 404 || err.status === 409) refreshChat();
+      error.textContent = actionError(err);
+      if ([403, 404, 409].includes(err.status)) refreshChat();
     }
   }
 
@@ -969,8 +1030,8 @@
       pollClaimed();
       poll();
     } catch (err) {
-      UI.toast(UI.errorText(err));
-      if (err.status === 404 || err.status === 409) refreshChat();
+      UI.toast(actionError(err));
+      if ([403, 404, 409].includes(err.status)) refreshChat();
     }
   }
 
@@ -980,7 +1041,7 @@
     const chat = state.claimed.find((c) => c.chat_id === chatId);
     try {
       await api("POST", chatPath(chatId, "/release"), {});
-      UI.toast(`Chat ${chatId}${chat && chat.claimed_by ? ` van ${chat.claimed_by}` : ""} staat weer in de wachtrij.`);
+      UI.toast(`Chat ${chatId}${chat && chat.claimed_by ? ` van ${holder(chat)}` : ""} staat weer in de wachtrij.`);
     } catch (err) {
       UI.toast(UI.errorText(err));
     }
@@ -993,28 +1054,38 @@
     $("reassign-form").reset();
     $("reassign-form").dataset.chatId = chatId;
     $("reassign-error").textContent = "";
-    $("reassign-text").textContent = `Chat ${chatId} is nu in behandeling bij ${(chat && chat.claimed_by) || "een collega"}. ` +
+    $("reassign-text").textContent = `Chat ${chatId} is nu in behandeling bij ${chat ? holder(chat) : "een collega"}. ` +
       "Aan wie draagt u hem over?";
-    openDialog("reassign-dialog", "reassign-name");
+    // The toegangscodes the team uses now, as suggestions (a chat goes to a code, not to a typed name).
+    const labels = [...new Set(state.claimed.map((c) => c.claimed_by).filter(Boolean))].sort();
+    clear($("reassign-keys")).append(...labels.map((label) => el("option", { value: label })));
+    openDialog("reassign-dialog", "reassign-key");
   }
 
   async function submitReassign(event) {
     event.preventDefault();
     const chatId = $("reassign-form").dataset.chatId;
+    const key = $("reassign-key").value.trim();
     const name = $("reassign-name").value.trim();
-    if (!name) {
-      $("reassign-error").textContent = "Vul de naam in van de collega die de chat overneemt.";
-      $("reassign-name").focus();
+    if (!key) {
+      $("reassign-error").textContent = "Vul de toegangscode in van de collega die de chat overneemt.";
+      $("reassign-key").focus();
       return;
     }
     try {
-      await api("POST", chatPath(chatId, "/reassign"), { advisor: name });
+      await api("POST", chatPath(chatId, "/reassign"), name ? { advisor: key, name } : { advisor: key });
       closeDialog("reassign-dialog");
-      UI.toast(`Chat ${chatId} is overgedragen aan ${name}.`);
+      UI.toast(`Chat ${chatId} is overgedragen aan ${who(key, name)}.`);
       pollClaimed();
     } catch (err) {
-      $("reassign-error").textContent = err.status === 409
-        ? "Deze chat is niet (meer) geclaimd; overdragen kan niet." : UI.errorText(err);
+      const codes = {
+        unknown_advisor: "Er is geen adviseur met die toegangscode. Gebruik de naam van de code (zoals de beheerder " +
+          "die aanmaakte) of de code-id (key-…).",
+        ambiguous_advisor: "Meer toegangscodes hebben die naam. Gebruik de code-id (key-…).",
+      };
+      $("reassign-error").textContent = codes[err.code] || (err.status === 409
+        ? "Deze chat is niet (meer) geclaimd; overdragen kan niet." : UI.errorText(err));
+      if (codes[err.code]) $("reassign-key").focus();
     }
   }
 

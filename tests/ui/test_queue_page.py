@@ -107,7 +107,7 @@ def test_claim_opens_guidance_and_explanation(page, sign_in, api):
     detail = page.locator("#detail")
     expect(page.locator("#detail-title")).to_have_text("Chat c-acute")
     expect(page.locator("#detail-title")).to_be_focused()
-    expect(page.locator("#detail-status")).to_contain_text("Geclaimd door Anouk")
+    expect(page.locator("#detail-status")).to_contain_text("Geclaimd door env:advisor#2 (opgegeven naam: Anouk) (u)")
     # the guidance cards chosen for this chat, with why each was chosen; the first ones open
     titles = [card["title"] for card in created["guidance"]]
     assert titles, "the API chose guidance cards for an acute chat"
@@ -125,7 +125,8 @@ def test_claim_opens_guidance_and_explanation(page, sign_in, api):
     expect(page.locator("#detail-messages mark.flag").first).to_be_visible()
     # the claimed chat has left the queue
     expect(rows(page)).to_have_count(1, timeout=LIVE)
-    assert api.call("GET", "/v1/chats/c-acute").json()["claimed_by"] == "Anouk"
+    claimed = api.call("GET", "/v1/chats/c-acute").json()  # the key claimed it; the typed name stands beside it
+    assert (claimed["claimed_by"], claimed["claimed_name"]) == ("env:advisor#2", "Anouk")
     shot(page, "05-claimed-guidance")
     detail.locator("#detail-explain-wrap > summary").click()
     detail.locator("#detail-explain").scroll_into_view_if_needed()
@@ -189,14 +190,15 @@ def test_override_with_a_reason(page, sign_in, api):
     form.get_by_role("button", name="Aanpassing opslaan").click()
     expect(page.locator("#detail-badges .badge-override")).to_have_text("aangepast: urgentie, minderjarig")
     expect(page.locator("#detail-badges .badge-urgency-high")).to_have_text("hoog")
-    expect(page.locator("#detail-summary")).to_contain_text("Aangepast door Anouk")
+    expect(page.locator("#detail-summary")).to_contain_text("Aangepast door env:advisor#2 (opgegeven naam: Anouk)")
     shot(page, "09-override")
     page.locator("#detail .history summary").click()
-    expect(page.locator("#detail-history")).to_contain_text("Aangepast door Anouk: urgentie hoog, minderjarig ja")
+    expect(page.locator("#detail-history")).to_contain_text(
+        "Aangepast door env:advisor#2 (opgegeven naam: Anouk): urgentie hoog, minderjarig ja")
 
     chat = api.call("GET", "/v1/chats/o-normal").json()
     assert chat["override"]["fields"] == {"urgency": "high", "minor": True}
-    assert chat["override"]["advisor"] == "Anouk"
+    assert chat["override"]["advisor"] == "env:advisor#2" and chat["override"]["name"] == "Anouk"
     assert chat["override"]["reason"].startswith("Chatter noemt later")
 
     page.locator("#act-close").click()

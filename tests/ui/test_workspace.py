@@ -94,7 +94,9 @@ def test_new_danger_after_an_override_raises_the_alert_again(page, sign_in, api)
     page.get_by_role("button", name="Openen: chat w-help, acuut").click()
     page.locator("#detail-history-wrap > summary").click()
     expect(page.locator("#detail-history")).to_contain_text("Aanpassing vervallen")
-    expect(page.locator("#detail-history")).to_contain_text("Aangepast door Anouk: urgentie normaal")
+    # who: the key's label, the name typed at sign-in beside it as self-declared
+    expect(page.locator("#detail-history")).to_contain_text(
+        "Aangepast door env:advisor#2 (opgegeven naam: Anouk): urgentie normaal")
 
 
 def test_new_danger_in_the_chat_an_advisor_has_open_shows_in_the_detail_pane(page, sign_in, api):
@@ -204,7 +206,7 @@ def test_a_claim_without_heartbeat_returns_to_the_queue(browser_context, api, tm
         # While the page is open its heartbeats keep the claim, even past the (short) timeout.
         second.wait_for_timeout(8_000)
         held = httpx.get(server.url + "/v1/chats/s-stuck", headers={"Authorization": f"Bearer {KEYS['advisor']}"}).json()
-        assert held["status"] == "claimed" and held["claimed_by"] == "Anouk", held["status"]
+        assert held["status"] == "claimed" and held["claimed_name"] == "Anouk", held["status"]
         assert held["claim_timeout_seconds"] == 5
         expect(second.locator("#queue-body tr[data-chat-id='s-stuck']")).to_have_count(0)
         first.close()  # the advisor's page goes away: no more heartbeats
@@ -219,7 +221,8 @@ def test_a_claim_without_heartbeat_returns_to_the_queue(browser_context, api, tm
         shot(second, "w05-claim-returned")
         second.get_by_role("button", name="Openen: chat s-stuck, normaal").click()
         second.locator("#detail-history-wrap > summary").click()
-        expect(second.locator("#detail-history")).to_contain_text("Claim van Anouk verlopen")
+        expect(second.locator("#detail-history")).to_contain_text(
+            "Claim van env:advisor#2 (opgegeven naam: Anouk) verlopen")
     finally:
         if not first.is_closed():
             first.close()
@@ -236,21 +239,22 @@ def test_mine_and_the_team_and_the_admin_buttons(page, sign_in, api, browser_con
     expect(page.locator("#mine-list li")).to_have_count(1, timeout=LIVE)
     expect(page.locator("#mine-list")).to_contain_text("Chat t-mine")
     team = page.locator("#team-body tr[data-chat-id='t-bram']")
-    expect(team).to_contain_text("in behandeling bij Bram", timeout=LIVE)
+    # One advisor key shared by Anouk and Bram: the page tells their chats apart by the name given
+    expect(team).to_contain_text("in behandeling bij env:advisor#2 (opgegeven naam: Bram)", timeout=LIVE)
     expect(team.get_by_role("button", name=re.compile("Vrijgeven"))).to_have_count(0)  # advisors: no admin buttons
     shot(page, "w06-mine-and-team")
     # every chat the advisor holds gets a heartbeat (every 10 s)
     beat = page.wait_for_event("requestfinished", predicate=lambda r: r.url.endswith("/v1/chats/t-mine/heartbeat"),
                                timeout=15_000)
-    assert beat.method == "POST" and beat.post_data_json == {"advisor": "Anouk"}
+    assert beat.method == "POST" and beat.post_data_json == {}  # the key is the claimer
     assert beat.response().status == 200
 
     admin = browser_context.new_page()
     try:
         sign_in(admin, "admin")
         row_bram = admin.locator("#team-body tr[data-chat-id='t-bram']")
-        expect(row_bram).to_contain_text("in behandeling bij Bram", timeout=LIVE)
-        expect(admin.locator("#team-body tr[data-chat-id='t-mine']")).to_contain_text("in behandeling bij Anouk")
+        expect(row_bram).to_contain_text("in behandeling bij env:advisor#2 (opgegeven naam: Bram)", timeout=LIVE)
+        expect(admin.locator("#team-body tr[data-chat-id='t-mine']")).to_contain_text("(opgegeven naam: Anouk)")
         assert accessibility_problems(admin) == []
         shot(admin, "w07-admin-team")
         row_bram.get_by_role("button", name=re.compile("Overdragen aan")).click()
@@ -258,12 +262,17 @@ def test_mine_and_the_team_and_the_admin_buttons(page, sign_in, api, browser_con
         expect(dialog).to_be_visible()
         assert accessibility_problems(admin) == []
         dialog.get_by_role("button", name="Overdragen").click()
-        expect(admin.locator("#reassign-error")).to_contain_text("Vul de naam in")
+        expect(admin.locator("#reassign-error")).to_contain_text("Vul de toegangscode in")
+        # A chat goes to a key (a typed name decides nothing); the colleague's name goes with it.
+        dialog.get_by_label("Code van de collega").fill("Carla")
+        dialog.get_by_role("button", name="Overdragen").click()
+        expect(admin.locator("#reassign-error")).to_contain_text("Er is geen adviseur met die toegangscode")
+        dialog.get_by_label("Code van de collega").fill("env:advisor#2")
         dialog.get_by_label("Naam van de collega").fill("Carla")
         dialog.get_by_role("button", name="Overdragen").click()
         expect(dialog).to_be_hidden()
-        expect(row_bram).to_contain_text("in behandeling bij Carla", timeout=LIVE)
-        assert api.call("GET", "/v1/chats/t-bram").json()["claimed_by"] == "Carla"
+        expect(row_bram).to_contain_text("in behandeling bij env:advisor#2 (opgegeven naam: Carla)", timeout=LIVE)
+        assert api.call("GET", "/v1/chats/t-bram").json()["claimed_name"] == "Carla"
         row_bram.get_by_role("button", name=re.compile("Vrijgeven")).click()
         expect(admin.locator("#queue-body tr[data-chat-id='t-bram']")).to_be_visible(timeout=LIVE)
         assert api.call("GET", "/v1/chats/t-bram").json()["status"] == "waiting"
@@ -271,7 +280,7 @@ def test_mine_and_the_team_and_the_admin_buttons(page, sign_in, api, browser_con
         admin.close()
     listed = api.call("GET", "/v1/chats?status=claimed", "advisor").json()["items"]
     mine = [c for c in listed if c["chat_id"] == "t-mine"]
-    assert mine and mine[0]["claimed_by"] == "Anouk"
+    assert mine and mine[0]["claimed_name"] == "Anouk"
 
 
 def test_signing_out_with_a_chat_in_hand_asks_first(page, sign_in, api):
@@ -315,7 +324,7 @@ def test_a_claimed_chat_survives_a_reload(page, sign_in, api):
     claim_in_page(page, "rl-chat", "normaal")
     page.reload()
     expect(page.locator("#detail-title")).to_have_text("Chat rl-chat")
-    expect(page.locator("#detail-status")).to_contain_text("Geclaimd door Anouk")
+    expect(page.locator("#detail-status")).to_contain_text("Geclaimd door env:advisor#2 (opgegeven naam: Anouk) (u)")
     expect(page.locator("#detail-messages .message")).to_have_count(2)
     expect(page.locator("#act-close")).to_be_visible()
 
@@ -341,7 +350,7 @@ def test_read_a_waiting_chat_before_claiming(page, sign_in, api):
     shot(page, "w09-read-before-claim")
 
     page.locator("#act-claim").click()
-    expect(page.locator("#detail-status")).to_contain_text("Geclaimd door Anouk")
+    expect(page.locator("#detail-status")).to_contain_text("(opgegeven naam: Anouk) (u)")
     expect(page.locator("#act-close")).to_be_visible()
     expect(page.locator("#act-claim")).to_be_hidden()
 
@@ -462,9 +471,27 @@ def test_a_lost_claim_says_who_has_the_chat(page, sign_in, api):
 
     page.route("**/v1/chats/lc-chat/claim", colleague_first)
     page.get_by_role("button", name="Claimen: chat lc-chat, normaal").click()
-    expect(page.locator("#toast")).to_have_text("Chat lc-chat is al geclaimd door Bram.")
+    expect(page.locator("#toast")).to_have_text("Chat lc-chat is al geclaimd door env:advisor#2 (opgegeven naam: Bram).")
     expect(page.locator("#detail-empty")).to_be_visible()
     shot(page, "w13-lost-claim")
+
+
+def test_a_returning_client_shows_the_earlier_contact(page, sign_in, api):
+    api.chat("ec-chat", DANGER, minutes_ago=30)
+    api.call("POST", "/v1/chats/ec-chat/claim", "advisor", json={"advisor": "Bram"})
+    assert api.call("POST", "/v1/chats/ec-chat/close", "advisor", json={"outcome": "referral"}).status_code == 200
+    again = api.call("POST", "/v1/chats", "queue", json={"chat_id": "ec-chat", "text": "ik ben het weer"})
+    assert again.status_code == 201 and again.json()["chat_id"] == "ec-chat~2"
+    sign_in(page, "advisor")
+    expect(row(page, "ec-chat~2").locator(".returning")).to_contain_text("eerder contact")
+    row(page, "ec-chat~2").locator(".preview").click()
+    earlier = page.locator("#detail-previous")
+    expect(earlier).to_contain_text("Eerder contact")
+    expect(earlier).to_contain_text(re.compile(r"Chat ec-chat: binnengekomen op .+, afgesloten op .+ "
+                                               r"\(uitkomst: doorverwezen\)\. Triage: acuut"))
+    expect(earlier).to_contain_text("behandeld door env:advisor#2 (opgegeven naam: Bram)")
+    no_problems(page)
+    shot(page, "w15-earlier-contact")
 
 
 def test_keyboard_shortcuts(page, sign_in, api):
@@ -494,7 +521,7 @@ def test_keyboard_shortcuts(page, sign_in, api):
 
     page.keyboard.press("c")  # claims the selected chat
     expect(page.locator("#detail-title")).to_have_text(f"Chat {ids[1]}")
-    expect(page.locator("#detail-status")).to_contain_text("Geclaimd door Anouk")
+    expect(page.locator("#detail-status")).to_contain_text("(opgegeven naam: Anouk) (u)")
 
     # not while typing: "j" and "a" in the override reason stay letters
     page.locator("#act-override").click()

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# A throwaway PostgreSQL for the tests (idempotent). Prints the database URL on stdout:
+# A throwaway PostgreSQL TEST cluster (idempotent). Prints the database URL on stdout:
 #
 #   scripts/postgres.sh [start]   install PostgreSQL from Debian if missing, create the cluster if
 #                                 missing, start it on a free loopback port, create the database;
@@ -7,17 +7,42 @@
 #   scripts/postgres.sh status    exit 0 if the cluster is running
 #   scripts/postgres.sh stop      stop the cluster (the data stays)
 #   scripts/postgres.sh destroy   stop it and delete its directory
+#   add --durable to any of them  a second cluster with the crash-safety settings of production
+#                                 (fsync, synchronous_commit and full_page_writes on: PostgreSQL's
+#                                 defaults), for durability tests; it lives in its own directory
 #
-#   TRIAGE_PG_DIR  where the cluster lives (default: ${TMPDIR:-/tmp}/triage-postgres-<user>)
+#   TRIAGE_PG_DIR  where the cluster lives (default: ${TMPDIR:-/tmp}/triage-postgres-<user>, with
+#                  --durable ${TMPDIR:-/tmp}/triage-postgres-durable-<user>)
+#
+# TEST SETTINGS: without --durable the cluster runs with fsync=off, synchronous_commit=off and
+# full_page_writes=off: fast for tests, but a crash of PostgreSQL or of the machine loses or
+# corrupts committed data. Never put real data in it, and never run production like this; see
+# docs/operations.md for the settings, backups and point-in-time recovery of a real cluster.
 #
 # The cluster listens on 127.0.0.1 only, with password (scram-sha-256) authentication; the
 # generated passwords stay in TRIAGE_PG_DIR (mode 0700). It runs as the 'postgres' user when this
-# script runs as root (PostgreSQL refuses to run as root), else as the current user. It is tuned
-# for tests (fsync off): never put real data in it.
+# script runs as root (PostgreSQL refuses to run as root), else as the current user.
 set -euo pipefail
 
-ACTION=${1:-start}
-DIR=${TRIAGE_PG_DIR:-${TMPDIR:-/tmp}/triage-postgres-$(id -un)}
+DURABLE=0
+ARGS=()
+for arg in "$@"; do
+  case "$arg" in
+    --durable) DURABLE=1 ;;
+    *) ARGS+=("$arg") ;;
+  esac
+done
+ACTION=${ARGS[0]:-start}
+if [ "$DURABLE" = 1 ]; then
+  DIR=${TRIAGE_PG_DIR:-${TMPDIR:-/tmp}/triage-postgres-durable-$(id -un)}
+  # PostgreSQL's defaults, stated so that nothing (e.g. a postgresql.auto.conf) weakens them.
+  SAFETY="-c fsync=on -c synchronous_commit=on -c full_page_writes=on"
+  KIND="durable test cluster (fsync=on, synchronous_commit=on, full_page_writes=on)"
+else
+  DIR=${TRIAGE_PG_DIR:-${TMPDIR:-/tmp}/triage-postgres-$(id -un)}
+  SAFETY="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+  KIND="TEST cluster with fsync=off, synchronous_commit=off, full_page_writes=off: a crash loses data; never put real data in it (docs/operations.md)"
+fi
 DATA=$DIR/data
 LOG=$DIR/server.log
 DB=triage
@@ -115,10 +140,12 @@ start() {
     if [ -z "$port" ] || ! port_free "$port"; then port=$(free_port); fi
     echo "$port" > "$DIR/port"
     touch "$LOG"; [ "$(id -u)" -eq 0 ] && chown postgres "$LOG"
-    say "starting PostgreSQL on 127.0.0.1:$port"
+    say "starting PostgreSQL on 127.0.0.1:$port: $KIND"
     as_owner "$BIN/pg_ctl" -D "$DATA" -l "$LOG" -w -t 60 -o \
-      "-p $port -c listen_addresses=127.0.0.1 -c unix_socket_directories='$DIR' -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" \
+      "-p $port -c listen_addresses=127.0.0.1 -c unix_socket_directories='$DIR' $SAFETY -c max_connections=200" \
       start >/dev/null || { say "PostgreSQL did not start; see $LOG"; tail -n 20 "$LOG" >&2; exit 1; }
+  else
+    say "PostgreSQL is running in $DIR: $KIND"
   fi
 
   if ! psql_admin -tAc "SELECT 1 FROM pg_roles WHERE rolname = '$DB_USER'" | grep -q 1; then
@@ -139,5 +166,5 @@ case "$ACTION" in
   destroy)
     if running; then BIN=$(pg_bindir); as_owner "$BIN/pg_ctl" -D "$DATA" -m fast -w stop >/dev/null; fi
     rm -rf "$DIR"; say "removed $DIR" ;;
-  *) echo "usage: $0 [start|status|url|stop|destroy]" >&2; exit 2 ;;
+  *) echo "usage: $0 [start|status|url|stop|destroy] [--durable]" >&2; exit 2 ;;
 esac

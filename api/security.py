@@ -51,6 +51,9 @@ def new_key() -> str:
     return KEY_PREFIX + secrets.token_urlsafe(32)
 
 
+REFRESH_WAIT_SECONDS = 0.1
+
+
 class KeyStore:
     """All valid keys (hashes); database keys are re-read at most every `cache_seconds`."""
 
@@ -72,14 +75,23 @@ class KeyStore:
         self._loaded_at = time.monotonic()
 
     def _keys(self) -> list[tuple[bytes, Principal]]:
-        if time.monotonic() - self._loaded_at > self.cache_seconds:
-            with self._lock:
-                if time.monotonic() - self._loaded_at > self.cache_seconds:
-                    try:
-                        self.refresh()
-                    except Exception:  # noqa: BLE001 - keep the last known keys if the database blips
-                        self._loaded_at = time.monotonic() - self.cache_seconds + 1.0
+        """The known keys. Authentication runs on the event loop, so an expired cache is re-read in
+        a thread, awaited for at most REFRESH_WAIT_SECONDS (a healthy database answers in about a
+        millisecond); a slow or hanging database leaves the last known keys answering, without
+        stalling the event loop."""
+        if time.monotonic() - self._loaded_at > self.cache_seconds and self._lock.acquire(blocking=False):
+            refresh = threading.Thread(target=self._refresh_in_background, daemon=True, name="triage-key-refresh")
+            refresh.start()
+            refresh.join(REFRESH_WAIT_SECONDS)
         return self._env + self._stored
+
+    def _refresh_in_background(self) -> None:
+        try:
+            self.refresh()
+        except Exception:  # noqa: BLE001 - keep the last known keys if the database blips; retry in 1 s
+            self._loaded_at = time.monotonic() - self.cache_seconds + 1.0
+        finally:
+            self._lock.release()
 
     def authenticate(self, key: str) -> Principal | None:
         if not key or len(key) > 512:

@@ -3,6 +3,15 @@
 States: waiting -> claimed -> closed; claimed -> waiting (release); waiting|claimed -> left (the
 client went away); waiting -> closed (an advisor closes it without taking it).
 
+A chat row is one conversation. Platforms reuse their conversation id when a client comes back:
+once a conversation ended (closed or left), the same platform id starts the next one, "<id>~2",
+linked to the earlier (`previous_chat_id`), so a returning client always waits in the queue and the
+advisor sees the earlier contact. The platform's endpoints (new chat, message, leave) address the
+platform id's current conversation; advisors address exactly one conversation.
+
+A claim belongs to the API key that made it (`claimed_key`); only that key or an admin may act on
+the claimed chat. Names typed by advisors are kept as self-declared, beside the key's label.
+
 Every state change is one conditional UPDATE (`... WHERE status IN (...)`) whose row count decides
 who won, so two advisors, threads or server processes can never both claim a chat, on SQLite and on
 PostgreSQL alike. The model runs outside database transactions; re-triage on a new message writes
@@ -519,6 +528,8 @@ class ChatService:
     def release(self, chat_id: str, actor: Principal) -> dict:
         now = utcnow()
         with self.db.write() as session:
+            name = session.scalar(select(Chat.claimed_name).where(Chat.chat_id == chat_id,
+                                                                  Chat.claimed_key == actor.key_id))
             if not self._transition(session, chat_id, ("claimed",),
                                     dict(status="waiting", claimed_by=None, claimed_key=None, claimed_name=None,
                                          claimed_at=None, last_seen_at=None, updated_at=now), self._holds(actor)):
@@ -526,9 +537,8 @@ class ChatService:
                 if status == "claimed":
                     raise self._not_claimer(chat_id, claimed_by, claimed_name, "release")
                 raise conflict("chat_not_claimed", f"chat '{chat_id}' is {status}; only a claimed chat can be released")
-            # Whose claim it was, when someone else (an admin) released it.
             session.add(ChatEvent(chat_id=chat_id, at=now, kind="released", actor=actor.label,
-                                  data=_actor_data(actor, None)))
+                                  data=_actor_data(actor, name)))
         return self.view(chat_id)
 
     def close(self, chat_id: str, body: CloseRequest, actor: Principal) -> dict:

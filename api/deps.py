@@ -9,6 +9,7 @@ from fastapi import Depends, Request
 from fastapi.responses import Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from api.auth_gate import PRINCIPAL_SCOPE_KEY, invalid_key, unauthenticated
 from api.errors import ApiError
 from api.security import Principal
 
@@ -49,17 +50,19 @@ async def get_registry(request: Request):
 
 
 def require(*roles: str):
-    """A dependency that authenticates the bearer key (401) and checks its role (403)."""
+    """A dependency that checks the key's role (403); the key itself (401) is checked before the
+    body is read, by api/auth_gate.py, and again here for a route outside its reach."""
 
     async def check(request: Request,
                     credentials: HTTPAuthorizationCredentials | None = Depends(bearer)) -> Principal:
-        if credentials is None:
-            raise ApiError(401, "unauthenticated", "an API key is required: send 'Authorization: Bearer <key>'",
-                           field="Authorization", headers={"WWW-Authenticate": "Bearer"})
-        principal = request.app.state.runtime.keys.authenticate(credentials.credentials)
+        # Normally the key was checked before the body was read (api/auth_gate.py).
+        principal = request.scope.get(PRINCIPAL_SCOPE_KEY)
         if principal is None:
-            raise ApiError(401, "invalid_key", "the API key is not valid", field="Authorization",
-                           headers={"WWW-Authenticate": "Bearer"})
+            if credentials is None:
+                raise unauthenticated()
+            principal = request.app.state.runtime.keys.authenticate(credentials.credentials)
+            if principal is None:
+                raise invalid_key()
         if principal.role not in roles:
             raise ApiError(403, "forbidden", f"the role '{principal.role}' may not do this; "
                                              f"allowed: {', '.join(roles)}")

@@ -59,7 +59,9 @@ class Runtime:
             from triage.guidance import load_cards
 
             self.cards = load_cards(settings.guidance_dir)  # GuidanceError stops start-up
-        db = Database(settings.resolved_database_url, settings.db_pool_size)
+        db = Database(settings.resolved_database_url, settings.db_pool_size,
+                      busy_timeout_ms=settings.db_busy_timeout_ms, lock_timeout_ms=settings.db_lock_timeout_ms,
+                      statement_timeout_ms=settings.db_statement_timeout_ms)
         try:
             with migrate.startup_lock(db):
                 migrate.upgrade(db)

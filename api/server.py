@@ -17,12 +17,14 @@ def log_config(level: str = "info") -> dict:
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "formatters": {"default": {"format": LOG_FORMAT}},
+        # Every argument of a log record is escaped (api/log_safety.py): no input can start a line.
+        "formatters": {"default": {"class": "api.log_safety.SafeFormatter", "format": LOG_FORMAT}},
         "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "default", "stream": "ext://sys.stderr"}},
         "loggers": {
             "uvicorn": {"handlers": ["stderr"], "level": level, "propagate": False},
             "uvicorn.error": {"handlers": ["stderr"], "level": level, "propagate": False},
-            # uvicorn's access log is off: triage.api.access logs method, path, status and time.
+            # uvicorn's access log is off (it would print the decoded path, line breaks and all):
+            # triage.api.access logs method, escaped path, status and time.
             "uvicorn.access": {"handlers": ["stderr"], "level": "WARNING", "propagate": False},
             "triage": {"handlers": ["stderr"], "level": level, "propagate": False},
             "alembic": {"handlers": ["stderr"], "level": "WARNING", "propagate": False},
@@ -105,8 +107,12 @@ def run(host: str = "127.0.0.1", port: int = 8000) -> int:
         lines.append(f"  model:     predictions in {settings.resolved_model_processes} model processes "
                      "(TRIAGE_MODEL_PROCESSES)")
     print("\n".join(lines), flush=True)
+    from api.slow_clients import protocol
+
     common = dict(host=host, port=port, log_config=log_config(settings.log_level), access_log=False,
-                  lifespan="on", timeout_graceful_shutdown=5, server_header=False)
+                  lifespan="on", timeout_graceful_shutdown=5, server_header=False, http=protocol(settings),
+                  timeout_keep_alive=settings.keep_alive_seconds,
+                  h11_max_incomplete_event_size=settings.max_header_bytes)
     if settings.workers > 1:
         runtime.stop()
         del runtime

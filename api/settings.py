@@ -55,7 +55,30 @@ class ApiSettings(Settings):
                                        "micro-batched); 0: in the server process; unset: one per core but one "
                                        f"(at least 1, at most {MAX_AUTO_MODEL_PROCESSES}) on a machine with "
                                        "several cores and TRIAGE_WORKERS=1, else 0")
-    db_pool_size: int = Field(10, ge=1)
+    db_pool_size: int = Field(10, ge=1, description="database connections per pool (reads and writes each have "
+                                                    "one pool, each with as many overflow connections)")
+    # Writes must not make reads wait (api/db/session.py, api/write_gate.py).
+    db_busy_timeout_ms: int = Field(10_000, ge=0, le=600_000, description="SQLite: how long a write waits for "
+                                    "another process's write lock before failing (503 database_unavailable)")
+    db_lock_timeout_ms: int = Field(5_000, ge=0, le=600_000, description="PostgreSQL lock_timeout of every "
+                                    "session: a statement waiting this long for a lock fails (0: no limit)")
+    db_statement_timeout_ms: int = Field(30_000, ge=0, le=3_600_000, description="PostgreSQL statement_timeout "
+                                         "of every session (0: no limit)")
+    chat_write_concurrency: int = Field(4, ge=1, le=256, description="client chat writes (POST /v1/chats and "
+                                        "its messages: a prediction each) handled at once per server process; "
+                                        "more wait their turn in arrival order, without a thread")
+    request_threads: int = Field(100, ge=10, le=1000, description="threads for request handlers per server "
+                                 "process; above the writes that can wait, so reads always find one")
+    # Slow or unauthenticated clients (api/slow_clients.py, api/middleware.py).
+    header_timeout_seconds: float = Field(10.0, gt=0, le=300, description="a request's line and headers must "
+                                          "arrive within this time of the connection (or of the previous "
+                                          "response); else the connection is closed")
+    body_timeout_seconds: float = Field(10.0, gt=0, le=300, description="a request body must arrive within "
+                                        "this time of its headers; else 408 and the connection is closed")
+    max_header_bytes: int = Field(32 * 1024, ge=4096, le=1024 * 1024, description="largest request line plus "
+                                  "headers (431 above)")
+    keep_alive_seconds: int = Field(5, ge=1, le=300, description="an idle keep-alive connection is closed "
+                                    "after this long")
     # Audit records (api/audit.py): the redacted text is always stored; the raw text only with this on.
     store_raw_text: bool = Field(False, description="also keep the raw (unredacted) text of audit records, for "
                                                     "raw_retention_days; `triage purge` deletes it afterwards")

@@ -11,6 +11,7 @@ import pytest
 
 from api.errors import ApiError
 from api.schemas import MessageCreate
+from api.security import Principal
 from service.helpers import auth, server_env
 
 Q, A = auth("queue"), auth("advisor")
@@ -25,7 +26,7 @@ def test_concurrent_claims_in_one_process(client):
     def claim(args):
         chat_id, n = args
         try:
-            service.claim(chat_id, f"advisor-{n}")
+            service.claim(chat_id, Principal("advisor", f"advisor {n}", f"key-{n:012d}"))
             return chat_id, 200
         except ApiError as exc:
             return chat_id, exc.status

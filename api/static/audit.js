@@ -402,7 +402,9 @@
     if ((r.overrides || []).length) {
       extra.append(el("h3", {}, "Aanpassingen door adviseurs"), el("ul", {}, r.overrides.map((o) => el("li", {},
         Object.entries(o.fields || o.set || {}).map(([k, v]) => `${nl("head", k)} ${labelNl(k, v)}`).join(", ") || "aanpassing",
-        o.advisor ? ` door ${o.advisor}` : "", o.reason ? ` (reden: ${o.reason})` : ""))));
+        // advisor: the key's label; name: what the advisor typed at sign-in (self-declared)
+        o.advisor ? ` door ${o.advisor}${o.name && o.name !== o.advisor ? ` (opgegeven naam: ${o.name})` : ""}` : "",
+        o.reason ? ` (reden: ${o.reason})` : ""))));
     }
     if ((r.guidance || []).length) {
       extra.append(el("h3", {}, "Getoonde adviezen"), el("ul", {}, r.guidance.map((g) => el("li", {},

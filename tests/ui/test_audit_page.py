@@ -521,3 +521,13 @@ def test_page_text_is_dutch(page, sign_in, api):
     visible = page.locator("main").inner_text()
     assert not re.search(r"\brecords?\b|JSONL", visible, re.I)
     assert not re.search(r"\d\.\d", page.locator("#record-heads").inner_text())
+
+
+def test_an_override_names_the_key_and_the_self_declared_name(page, sign_in, api):
+    api.chat("ov-who", LOW, minutes_ago=2)
+    r = api.call("PATCH", "/v1/chats/ov-who/triage", "advisor",
+                 json={"urgency": "high", "reason": "letsel", "advisor": "Anouk"})
+    assert r.status_code == 200, r.text
+    rid = record_id(api, "ov-who")
+    sign_in(page, "reviewer", f"/ui/audit#record/{rid}")
+    expect(page.locator("#record-extra")).to_contain_text("door env:advisor#2 (opgegeven naam: Anouk)")

@@ -217,3 +217,20 @@ def test_simulation_low_pays_a_bounded_price(sim):
     fcfs, policy = stats(sim, "fcfs"), stats(sim, "policy")
     assert policy["low"][1] <= 2.5 * fcfs["low"][1]
     assert policy["normal"][1] <= 1.5 * fcfs["normal"][1]
+
+
+def test_rank_one_equals_the_entry_of_rank():
+    """rank_one (one chat's view, on every chat write) gives exactly rank()'s entry for that chat:
+    position, priority, wait and both Dutch reasons, for random queues with every kind of chat."""
+    from triage.queue import rank_one
+
+    now = datetime(2026, 3, 2, 12, 0, tzinfo=timezone.utc)
+    rnd = random.Random(13)
+    for _ in range(200):
+        items = [QueueItem(f"c{i}", rnd.choice(["acute", "high", "normal", "low"]), rnd.random() < 0.3,
+                           now - timedelta(seconds=rnd.choice([0, 30, 600, 1800, rnd.randint(0, 20_000)])),
+                           rnd.random() < 0.3, rnd.choice([0.0, 5.0, 10.0]), rnd.choice(["", "Ernstig."]))
+                 for i in range(rnd.randint(1, 40))]
+        for entry in rank(items, now):
+            assert rank_one(items, entry.item.chat_id, now) == entry
+    assert rank_one(items, "not-waiting", now) is None

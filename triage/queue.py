@@ -144,12 +144,9 @@ def _priority(start: float, wait: float, aging_per_minute: float) -> float:
     return round(start + aging_per_minute * wait / 60.0, 6)
 
 
-def rank(items: Iterable[QueueItem], now: datetime, policy: QueuePolicy = DEFAULT_POLICY) -> list[RankedItem]:
-    """The queue in pick-up order, each item with its position, priority and a Dutch reason.
-
-    Ranking is O(n log n): the counts in the reasons come from sorted wait lists (bisect), and
-    the parts of a reason that depend only on (urgency, minor, review) are made once per call.
-    GET /v1/queue ranks every waiting chat on every call, so this is on the advisors' hot path."""
+def _scored(items: Iterable[QueueItem], now: datetime, policy: QueuePolicy) -> list[tuple]:
+    """Per item its sort key and figures: (not acute, -severity or -priority, -wait, chat_id,
+    item, priority, wait). The queue order is the order of these tuples."""
     _check_aware(now, "now")
     aging = policy.aging_per_minute
     seen: set[str] = set()
@@ -173,6 +170,59 @@ def rank(items: Iterable[QueueItem], now: datetime, policy: QueuePolicy = DEFAUL
         acute = item.urgency == "acute"
         # Acute: the most severe first, then the longest waiting; others: the highest priority.
         scored.append((not acute, -item.severity if acute else -prio, -wait, chat_id, item, prio, wait))
+    return scored
+
+
+def _acute_entry(item: QueueItem, i: int, n_acute: int, prio: float, wait: float) -> RankedItem:
+    """The entry of the acute chat at 0-based place i among n_acute acute chats."""
+    text = f"Acuut, wacht {_minutes(wait)}."
+    if n_acute > 1:
+        text = (f"Acuut, ernstigste eerst: {_count(i, 'acute chat gaat', 'acute chats gaan')} voor, "
+                f"wacht {_minutes(wait)}." if i else f"Acuut, de ernstigste van {n_acute} acute chats; "
+                                                   f"wacht {_minutes(wait)}.")
+    detail = "Acute chats staan altijd vooraan, de ernstigste eerst, bij gelijke ernst wie langer wacht."
+    if item.severity_nl:
+        detail = f"{item.severity_nl} Ernst {item.severity:.0f}. {detail}"
+    return RankedItem(item, i + 1, prio, wait, text, detail)
+
+
+def _entry(item: QueueItem, i: int, prio: float, wait: float, k: _Kind, aging: float, after_acute: str,
+           jumped: int, overtakes: int, later: dict[str, float]) -> RankedItem:
+    """The entry of the non-acute chat at 0-based place i. jumped: non-acute chats ahead of it
+    that waited less; overtakes: chats behind it that waited longer; later: per level the longest
+    wait among the chats behind it (-1 for none)."""
+    text = f"{k.label}, wacht {_minutes(wait)}."
+    detail = f"Prioriteit {prio:.0f} = {k.terms}wachttijd {aging * wait / 60:.0f}."
+    note = after_acute
+    if jumped:
+        piece = (f"{_count(jumped, 'chat die korter wacht maar meer voorrang heeft', 'chats die korter wachten maar meer voorrang hebben')} "
+                 f"{'gaat' if jumped == 1 else 'gaan'} voor")
+        note = f"{note}; {piece}" if note else piece
+    if overtakes:
+        by_urgency = any(later[u] > wait for u in k.lower)
+        by_bonus = k.bonuses if any(later[u] > wait for u in k.other) else ""
+        why = " en ".join(w for w in ("hogere urgentie" if by_urgency else "", by_bonus) if w) or "voorrang"
+        piece = f"gaat voor {_count(overtakes, 'chat die langer wacht', 'chats die langer wachten')} door {why}"
+        note = f"{note}; {piece}" if note else piece
+    if note:
+        text = f"{text} {note[0].upper()}{note[1:]}."
+    if jumped and k.closed_after * 60 > wait:
+        detail += f" Vanaf {k.closed_after:.0f} min wachten gaat geen nieuwe niet-acute chat meer voor."
+    return RankedItem(item, i + 1, prio, wait, text, detail)
+
+
+def _after_acute(n_acute: int) -> str:
+    return f"na {_count(n_acute, 'acute chat', 'acute chats')}" if n_acute else ""
+
+
+def rank(items: Iterable[QueueItem], now: datetime, policy: QueuePolicy = DEFAULT_POLICY) -> list[RankedItem]:
+    """The queue in pick-up order, each item with its position, priority and a Dutch reason.
+
+    Ranking is O(n log n): the counts in the reasons come from sorted wait lists (bisect), and
+    the parts of a reason that depend only on (urgency, minor, review) are made once per call.
+    GET /v1/queue ranks every waiting chat on every call, so this is on the advisors' hot path."""
+    aging = policy.aging_per_minute
+    scored = _scored(items, now, policy)
     scored.sort()
     n_acute = sum(1 for s in scored if not s[0])
     levels = list(policy.base)
@@ -189,49 +239,54 @@ def rank(items: Iterable[QueueItem], now: datetime, policy: QueuePolicy = DEFAUL
         s = scored[i]
         if s[6] > running[s[4].urgency]:
             running[s[4].urgency] = s[6]
-    after_acute = f"na {_count(n_acute, 'acute chat', 'acute chats')}" if n_acute else ""
+    after_acute = _after_acute(n_acute)
     kinds: dict[tuple[str, bool, bool], _Kind] = {}
     out = []
     for i, (_, _, _, _, item, prio, wait) in enumerate(scored):
         if i < n_acute:
-            text = f"Acuut, wacht {_minutes(wait)}."
-            if n_acute > 1:
-                text = (f"Acuut, ernstigste eerst: {_count(i, 'acute chat gaat', 'acute chats gaan')} voor, "
-                        f"wacht {_minutes(wait)}." if i else f"Acuut, de ernstigste van {n_acute} acute chats; "
-                                                           f"wacht {_minutes(wait)}.")
-            detail = "Acute chats staan altijd vooraan, de ernstigste eerst, bij gelijke ernst wie langer wacht."
-            if item.severity_nl:
-                detail = f"{item.severity_nl} Ernst {item.severity:.0f}. {detail}"
-            out.append(RankedItem(item, i + 1, prio, wait, text, detail))
+            out.append(_acute_entry(item, i, n_acute, prio, wait))
             continue
         kind = (item.urgency, item.minor, item.needs_review)
         k = kinds.get(kind)
         if k is None:
             k = kinds[kind] = _Kind.of(item, policy)
-        text = f"{k.label}, wacht {_minutes(wait)}."
-        detail = f"Prioriteit {prio:.0f} = {k.terms}wachttijd {aging * wait / 60:.0f}."
         jumped = bisect_left(ahead_waits, wait)                       # non-acute ahead with w < wait
         # behind with w > wait = all with w > wait - ahead with w > wait (self has w == wait)
         overtakes = (n_all - bisect_right(all_waits, wait)) - (i - n_acute - bisect_right(ahead_waits, wait))
-        note = after_acute
-        if jumped:
-            piece = (f"{_count(jumped, 'chat die korter wacht maar meer voorrang heeft', 'chats die korter wachten maar meer voorrang hebben')} "
-                     f"{'gaat' if jumped == 1 else 'gaan'} voor")
-            note = f"{note}; {piece}" if note else piece
-        if overtakes:
-            later = later_max[i]
-            by_urgency = any(later[u] > wait for u in k.lower)
-            by_bonus = k.bonuses if any(later[u] > wait for u in k.other) else ""
-            why = " en ".join(w for w in ("hogere urgentie" if by_urgency else "", by_bonus) if w) or "voorrang"
-            piece = f"gaat voor {_count(overtakes, 'chat die langer wacht', 'chats die langer wachten')} door {why}"
-            note = f"{note}; {piece}" if note else piece
-        if note:
-            text = f"{text} {note[0].upper()}{note[1:]}."
-        if jumped and k.closed_after * 60 > wait:
-            detail += f" Vanaf {k.closed_after:.0f} min wachten gaat geen nieuwe niet-acute chat meer voor."
-        out.append(RankedItem(item, i + 1, prio, wait, text, detail))
+        out.append(_entry(item, i, prio, wait, k, aging, after_acute, jumped, overtakes, later_max[i]))
         insort(ahead_waits, wait)
     return out
+
+
+def rank_one(items: Iterable[QueueItem], chat_id: str, now: datetime,
+             policy: QueuePolicy = DEFAULT_POLICY) -> RankedItem | None:
+    """rank()'s entry for one chat (None if it is not among the items), in one pass without
+    sorting or building every other entry: what a single chat's view needs, on every chat write.
+    Equal to `next(r for r in rank(items, now, policy) if r.item.chat_id == chat_id)`."""
+    scored = _scored(items, now, policy)
+    mine = next((s for s in scored if s[3] == chat_id), None)
+    if mine is None:
+        return None
+    key = mine[:4]
+    acute, item, prio, wait = not mine[0], mine[4], mine[5], mine[6]
+    n_acute = sum(1 for s in scored if not s[0])
+    i = sum(1 for s in scored if s[:4] < key)
+    if acute:
+        return _acute_entry(item, i, n_acute, prio, wait)
+    jumped = overtakes = 0
+    later = dict.fromkeys(policy.base, -1.0)
+    for s in scored:
+        if not s[0]:
+            continue
+        w = s[6]
+        if s[:4] < key:
+            jumped += w < wait
+        elif s[3] != chat_id:
+            overtakes += w > wait
+            if w > later[s[4].urgency]:
+                later[s[4].urgency] = w
+    return _entry(item, i, prio, wait, _Kind.of(item, policy), policy.aging_per_minute, _after_acute(n_acute),
+                  jumped, overtakes, later)
 
 
 class _Kind(NamedTuple):

@@ -89,7 +89,9 @@ class Chat(Base):
 
     # A returning client (the platform reuses its conversation id) gets a new row: conversation
     # 2, 3, ... of that platform id, chat_id "<platform id>~2", linked to the earlier one.
-    platform_chat_id: Mapped[str | None] = mapped_column(String(64), nullable=True)  # set on every row
+    # Set on every row; a row inserted without it (older code, a benchmark) is its own first conversation.
+    platform_chat_id: Mapped[str | None] = mapped_column(
+        String(64), nullable=True, default=lambda ctx: ctx.get_current_parameters()["chat_id"])
     conversation: Mapped[int] = mapped_column(Integer, nullable=False, default=1, server_default="1")
     previous_chat_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     # The claim belongs to an API key (its key_id); claimed_by is the key's label and claimed_name

@@ -50,7 +50,6 @@ from api.triager import Triager, combine_client_text
 from triage.explain import ROLE_NL, URGENCY_NL
 from triage.guidance import RED_FLAGS
 from triage.labels import URGENCY_RANK
-from triage.queue import QueueItem, RankedItem, rank_one
 from triage.severity import severity
 
 log = logging.getLogger("triage.api")
@@ -629,18 +628,6 @@ class ChatService:
         return self.view(chat_id, history=True)
 
     # --- reading ------------------------------------------------------------------------------
-    def _waiting(self, session: Session) -> list:
-        return session.execute(select(Chat.chat_id, Chat.urgency, Chat.minor, Chat.received_at, Chat.needs_review,
-                                      Chat.severity).where(Chat.status == "waiting")).all()
-
-    @staticmethod
-    def _ranked(rows, chat: Chat, now: datetime) -> RankedItem | None:
-        """The queue entry of one waiting chat: rank_one() makes only its entry, in one pass (every
-        chat write answers with its chat's view; ranking the whole queue made that O(n log n))."""
-        reason = chat.summary.get("triage", {}).get("severity_nl", "")
-        return rank_one((QueueItem(r.chat_id, r.urgency, bool(r.minor), r.received_at, bool(r.needs_review),
-                                   float(r.severity or 0.0), reason if r.chat_id == chat.chat_id else "")
-                         for r in rows), chat.chat_id, now)
 
     def view(self, chat_id: str, history: bool = False, truncated: bool = False) -> dict:
         with self.db.read() as session:
@@ -654,7 +641,7 @@ class ChatService:
     def _view(self, session: Session, chat: Chat, now: datetime, history: bool = False) -> dict:
         ranked = None
         if chat.status == "waiting":
-            ranked = self._ranked(self._waiting(session), chat, now)
+            ranked = self.queue_view.place(chat.chat_id, now)
         out = {
             "chat_id": chat.chat_id, "status": chat.status, "received_at": iso(chat.received_at),
             "waiting_seconds": round(ranked.waiting_seconds, 3) if ranked else None,

@@ -23,7 +23,7 @@ from sqlalchemy import Text, cast, select
 from api.db.models import Chat, utcnow
 from api.db.session import Database
 from triage.labels import URGENCIES
-from triage.queue import QueueItem, rank
+from triage.queue import QueueItem, RankedItem, rank, rank_one
 
 FETCH_CHUNK = 500  # chat ids per IN (...) query: well below every database's parameter limit
 
@@ -46,8 +46,9 @@ class QueueView:
         # Replaced whole, never mutated: a concurrent call reads the old or the new dict.
         self._entries: dict[str, _Entry] = {}
 
-    def json(self, now: datetime | None = None) -> bytes:
-        now = now or utcnow()
+    def _current(self) -> dict[str, _Entry]:
+        """The entries of the chats waiting now: (chat_id, version) of every waiting chat, and new or
+        changed chats in full."""
         with self.db.snapshot() as conn:
             waiting = conn.execute(_WAITING).all()
             known = self._entries
@@ -56,8 +57,18 @@ class QueueView:
         if fresh or len(known) != len(waiting):
             entries = {chat_id: fresh.get(chat_id) or known[chat_id] for chat_id, _ in waiting}
             self._entries = entries  # only what waits now: nothing of ended chats stays in memory
-        else:
-            entries = known  # the same chats in the same versions
+            return entries
+        return known  # the same chats in the same versions
+
+    def place(self, chat_id: str, now: datetime | None = None) -> RankedItem | None:
+        """One waiting chat's entry in the queue (None if it does not wait): what every chat write
+        answers with. From the cached items and rank_one(), so a write neither reads every
+        waiting chat in full nor ranks the whole queue."""
+        return rank_one([e.item for e in self._current().values()], chat_id, now or utcnow())
+
+    def json(self, now: datetime | None = None) -> bytes:
+        now = now or utcnow()
+        entries = self._current()
         counts = dict.fromkeys(URGENCIES, 0)
         pieces = [b'{"items":[']  # joined once at the end: no per-item copies of the bodies
         for ranked in rank([e.item for e in entries.values()], now):

@@ -38,7 +38,8 @@ import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
 CHECK_EXCLUDED = "positive_data_acceptance"
-METRIC = re.compile(r'^triage_http_request_duration_seconds_count\{([^}]*)\} ([0-9.e+]+)$')
+# Route templates in the labels hold braces ("/v1/chats/{chat_id}"): the label set is everything up to the last "}".
+METRIC = re.compile(r'^triage_http_request_duration_seconds_count\{(.*)\} (\S+)$')
 
 
 def free_port() -> int:

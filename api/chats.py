@@ -641,7 +641,7 @@ class ChatService:
     def _view(self, session: Session, chat: Chat, now: datetime, history: bool = False) -> dict:
         ranked = None
         if chat.status == "waiting":
-            ranked = self.queue_view.place(chat.chat_id, now)
+            ranked = self.queue_view.place(chat.chat_id, now, session.connection())
         out = {
             "chat_id": chat.chat_id, "status": chat.status, "received_at": iso(chat.received_at),
             "waiting_seconds": round(ranked.waiting_seconds, 3) if ranked else None,

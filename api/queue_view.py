@@ -46,25 +46,29 @@ class QueueView:
         # Replaced whole, never mutated: a concurrent call reads the old or the new dict.
         self._entries: dict[str, _Entry] = {}
 
-    def _current(self) -> dict[str, _Entry]:
+    def _current(self, conn=None) -> dict[str, _Entry]:
         """The entries of the chats waiting now: (chat_id, version) of every waiting chat, and new or
-        changed chats in full."""
-        with self.db.snapshot() as conn:
-            waiting = conn.execute(_WAITING).all()
-            known = self._entries
-            stale = [chat_id for chat_id, version in waiting if (e := known.get(chat_id)) is None or e.version != version]
-            fresh = self._fetch(conn, stale) if stale else {}
+        changed chats in full; read in one snapshot, or on `conn` (a caller's open transaction)."""
+        if conn is None:
+            with self.db.snapshot() as snapshot:
+                return self._current(snapshot)
+        waiting = conn.execute(_WAITING).all()
+        known = self._entries
+        stale = [chat_id for chat_id, version in waiting if (e := known.get(chat_id)) is None or e.version != version]
+        fresh = self._fetch(conn, stale) if stale else {}
         if fresh or len(known) != len(waiting):
-            entries = {chat_id: fresh.get(chat_id) or known[chat_id] for chat_id, _ in waiting}
+            # A chat gone between the two reads (possible outside a snapshot) is left out.
+            entries = {chat_id: e for chat_id, _ in waiting if (e := fresh.get(chat_id) or known.get(chat_id))}
             self._entries = entries  # only what waits now: nothing of ended chats stays in memory
             return entries
         return known  # the same chats in the same versions
 
-    def place(self, chat_id: str, now: datetime | None = None) -> RankedItem | None:
+    def place(self, chat_id: str, now: datetime | None = None, conn=None) -> RankedItem | None:
         """One waiting chat's entry in the queue (None if it does not wait): what every chat write
         answers with. From the cached items and rank_one(), so a write neither reads every
-        waiting chat in full nor ranks the whole queue."""
-        return rank_one([e.item for e in self._current().values()], chat_id, now or utcnow())
+        waiting chat in full nor ranks the whole queue. `conn`: the caller's connection (a second
+        pooled connection per request could exhaust the pool)."""
+        return rank_one([e.item for e in self._current(conn).values()], chat_id, now or utcnow())
 
     def json(self, now: datetime | None = None) -> bytes:
         now = now or utcnow()

@@ -47,7 +47,7 @@ def startup_lock(db: Database):
         with _file_lock(Path(db.engine.url.database).with_suffix(".startup.lock")):
             yield
         return
-    with db.engine.connect() as conn:
+    with db.engine.connect() as conn, _no_timeouts(conn):
         conn.execute(text("SELECT pg_advisory_lock(:id)"), {"id": _PG_LOCK_ID})
         conn.commit()
         try:
@@ -57,10 +57,30 @@ def startup_lock(db: Database):
             conn.commit()
 
 
+@contextmanager
+def _no_timeouts(conn):
+    """Start-up work may wait for another process's start-up (the advisory lock) and a migration
+    may run long: the sessions' lock and statement timeouts (api/db/session.py) are lifted on this
+    connection and restored (RESET: the connection's own setting) before it goes back to the pool."""
+    if conn.dialect.name != "postgresql":
+        yield
+        return
+    conn.execute(text("SET lock_timeout = 0"))
+    conn.execute(text("SET statement_timeout = 0"))
+    conn.commit()
+    try:
+        yield
+    finally:
+        conn.rollback()
+        conn.execute(text("RESET lock_timeout"))
+        conn.execute(text("RESET statement_timeout"))
+        conn.commit()
+
+
 def upgrade(db: Database, revision: str = "head") -> None:
     """Upgrade the schema (call inside startup_lock when other processes may start too)."""
     cfg = alembic_config()
-    with db.engine.connect() as conn:
+    with db.engine.connect() as conn, _no_timeouts(conn):
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)
         conn.commit()

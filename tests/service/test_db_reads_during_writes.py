@@ -138,3 +138,35 @@ def test_postgres_lock_timeout_ends_a_blocked_write(postgres_url):
             assert len(errors) == 1 and "lock timeout" in str(errors[0].orig).lower(), errors
     finally:
         db.dispose()
+
+
+def test_postgres_start_up_waits_for_another_start_up_beyond_the_lock_timeout(postgres_url):
+    """Two processes starting at once: the second waits for the first's advisory lock longer than
+    TRIAGE_DB_LOCK_TIMEOUT_MS (start-up work lifts the timeouts on its own connection only)."""
+    from api.db import migrate
+
+    from api.db.session import Database
+
+    first, second = Database(postgres_url, lock_timeout_ms=200), Database(postgres_url, lock_timeout_ms=200)
+    waited = []
+    try:
+        with migrate.startup_lock(first):
+            thread = threading.Thread(target=lambda: waited.append(_timed_start_up(second)))
+            thread.start()
+            time.sleep(1.0)
+        thread.join(timeout=30)
+        assert waited and waited[0] >= 0.9
+        with second.engine.connect() as conn:  # the pooled connection has its timeouts back
+            assert conn.execute(text("SHOW lock_timeout")).scalar_one() == "200ms"
+    finally:
+        first.dispose()
+        second.dispose()
+
+
+def _timed_start_up(db) -> float:
+    from api.db import migrate
+
+    t0 = time.perf_counter()
+    with migrate.startup_lock(db):
+        migrate.upgrade(db)
+    return time.perf_counter() - t0

@@ -24,15 +24,15 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import case, func, insert, or_, select, update
+from sqlalchemy import case, func, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from api.agreement import HEADS, agreement, resolve_gold
-from api.db.models import AuditRecord, Chat, ChatMessage, Review, utcnow
+from api.db.models import AuditRecord, Review, utcnow
 from api.db.session import Database
 from api.errors import ApiError
 from api.schemas import MAX_RECORD_ID
@@ -639,56 +639,10 @@ def _review_labels(record: AuditRecord, body) -> dict:
 # --- retention --------------------------------------------------------------------------------------
 
 def purge(settings, now: datetime | None = None, db: Database | None = None, dry_run: bool = False) -> dict:
-    """Delete raw client text past retention (`triage purge`). Returns the counts per table.
+    """`triage purge`: see api/retention.py (abandoned chats, raw text and the chats' remaining text)."""
+    from api.retention import purge as purge_all
 
-    - audit_records.raw_text older than TRIAGE_RAW_RETENTION_DAYS; all of it when
-      TRIAGE_STORE_RAW_TEXT is off (then no raw text should be kept at all).
-    - chat_messages.raw_text and chats.raw_preview of chats closed or left more than
-      TRIAGE_RAW_RETENTION_DAYS ago (the service already empties them on close and leave; this
-      catches what an older version or an interrupted request left behind).
-    """
-    now = now or utcnow()
-    cutoff = now - timedelta(days=settings.raw_retention_days)
-    own = db is None
-    if own:
-        from api.db import migrate
-
-        db = migrate.open_migrated(settings.resolved_database_url)
-    try:
-        audit_where = [AuditRecord.raw_text.is_not(None)]
-        if settings.store_raw_text:
-            audit_where.append(AuditRecord.created_at < cutoff)
-        ended = select(Chat.chat_id).where(Chat.status.in_(("closed", "left")), Chat.closed_at.is_not(None),
-                                           Chat.closed_at < cutoff)
-        message_where = [ChatMessage.raw_text.is_not(None), ChatMessage.chat_id.in_(ended)]
-        chat_where = [Chat.raw_preview.is_not(None), Chat.status.in_(("closed", "left")),
-                      Chat.closed_at.is_not(None), Chat.closed_at < cutoff]
-        if dry_run:
-            with db.read() as session:
-                counts = {
-                    "audit_records.raw_text": session.scalar(select(func.count()).select_from(AuditRecord)
-                                                             .where(*audit_where)),
-                    "chat_messages.raw_text": session.scalar(select(func.count()).select_from(ChatMessage)
-                                                             .where(*message_where)),
-                    "chats.raw_preview": session.scalar(select(func.count()).select_from(Chat).where(*chat_where)),
-                }
-        else:
-            with db.write() as session:
-                counts = {
-                    "audit_records.raw_text": session.execute(
-                        update(AuditRecord).where(*audit_where).values(raw_text=None)
-                        .execution_options(synchronize_session=False)).rowcount,
-                    "chat_messages.raw_text": session.execute(
-                        update(ChatMessage).where(*message_where).values(raw_text=None)
-                        .execution_options(synchronize_session=False)).rowcount,
-                    "chats.raw_preview": session.execute(
-                        update(Chat).where(*chat_where).values(raw_preview=None)
-                        .execution_options(synchronize_session=False)).rowcount,
-                }
-        return {"cutoff": iso(cutoff), "dry_run": dry_run, "cleared": {k: int(v or 0) for k, v in counts.items()}}
-    finally:
-        if own:
-            db.dispose()
+    return purge_all(settings, now, db=db, dry_run=dry_run)
 
 
 __all__ = ["AuditFilters", "AuditStore", "LOW_CONFIDENCE", "MAX_PAGE", "purge", "redact_prediction"]

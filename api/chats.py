@@ -581,12 +581,16 @@ class ChatService:
 
     @staticmethod
     def _purge_text(session: Session, chat_id: str) -> None:
-        session.execute(update(ChatMessage).where(ChatMessage.chat_id == chat_id).values(raw_text=None)
-                        .execution_options(synchronize_session=False))
+        """The chat ended: its text goes and every copy of it in the chat is redacted (api/retention.py)."""
+        from api.retention import end_chat_text
+
+        end_chat_text(session, chat_id)
 
     def override(self, chat_id: str, body: OverrideRequest, actor: Principal) -> dict:
         now = utcnow()
-        audit_reason = redact_text(body.reason)  # the reason is free text: redacted for the audit record
+        # The reason is free text an advisor types, often with names: redacted before it is stored
+        # anywhere (the chat, its history, the audit record); the chat's triage never depends on it.
+        reason = redact_text(body.reason)
         with self.db.write() as session:
             query = select(Chat).where(Chat.chat_id == chat_id)
             if self.db.dialect == "postgresql":
@@ -603,7 +607,7 @@ class ChatService:
             given = {k: v for k, v in (("urgency", body.urgency), ("role", body.role), ("minor", body.minor))
                      if v is not None}
             fields = {**(chat.override or {}).get("fields", {}), **given}
-            override = {"fields": fields, "reason": body.reason, "advisor": actor.label, "name": body.advisor,
+            override = {"fields": fields, "reason": reason, "advisor": actor.label, "name": body.advisor,
                         "key": actor.key_id, "at": iso(now), "model_urgency": chat.prediction["urgency"]}
             result = self._retriage_with(chat.prediction, override)
             values = self._apply(dict(updated_at=now, version=chat.version + 1),
@@ -612,14 +616,14 @@ class ChatService:
                 setattr(chat, key, value)
             after = result["triage"]
             session.add(ChatEvent(chat_id=chat_id, at=now, kind="override", actor=actor.label, data={
-                **_actor_data(actor, body.advisor), "set": given, "reason": body.reason,
+                **_actor_data(actor, body.advisor), "set": given, "reason": reason,
                 "before": {k: before[k] for k in ("urgency", "role", "minor")},
                 "after": {k: after[k] for k in ("urgency", "role", "minor")},
                 "model": {k: chat.prediction[k] for k in ("urgency", "role", "minor")},
             }))
             self.audit.add_override(session, chat.platform_chat_id or chat_id, {
                 "at": iso(now), "advisor": actor.label, "name": body.advisor, "key": actor.key_id, "fields": given,
-                "reason": audit_reason,
+                "reason": reason,
                 "before": {k: before[k] for k in ("urgency", "role", "minor")},
                 "after": {k: after[k] for k in ("urgency", "role", "minor")}})
         if self.triager.metrics is not None:

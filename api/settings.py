@@ -7,6 +7,7 @@ Contract (names are part of the interface):
   TRIAGE_API_KEYS      comma-separated role:key pairs, e.g. "queue:k1,advisor:k2"
   TRIAGE_SPACY_MODEL, TRIAGE_MODEL_DIR  see triage/settings.py
   TRIAGE_STORE_RAW_TEXT, TRIAGE_RAW_RETENTION_DAYS  raw text in audit records (default off; 30 days)
+  TRIAGE_ABANDONED_HOURS  open chats untouched this long are closed as disconnected by `triage purge` (24)
 """
 
 from __future__ import annotations
@@ -84,6 +85,9 @@ class ApiSettings(Settings):
                                                     "raw_retention_days; `triage purge` deletes it afterwards")
     raw_retention_days: int = Field(30, ge=1, le=3650, description="days raw client text may be kept (audit "
                                                                    "records, and closed or left chats)")
+    abandoned_hours: float = Field(24.0, gt=0, le=24 * 30, description="`triage purge` closes a waiting or claimed "
+                                   "chat nobody touched for this long (no client message, advisor action or "
+                                   "heartbeat) as `disconnected`, and its text goes as on any close")
 
     @property
     def resolved_database_url(self) -> str:

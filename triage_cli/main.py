@@ -282,19 +282,25 @@ def _on_service_database(action) -> int:
 
 
 def cmd_purge(args) -> int:
-    """Delete raw client text past its retention (TRIAGE_RAW_RETENTION_DAYS) from the service database."""
-    from api.audit import purge
+    """Close abandoned chats (TRIAGE_ABANDONED_HOURS) and delete client text past its retention
+    (TRIAGE_RAW_RETENTION_DAYS) from the service database (api/retention.py)."""
+    from api.retention import purge
 
     def run(settings) -> int:
         result = purge(settings, dry_run=args.dry_run)
         if args.json:
             print(json.dumps(result, indent=2))
             return 0
-        verb = "would clear" if args.dry_run else "cleared"
+        would = "would " if args.dry_run else ""
+        print(f"{would}close {result['disconnected']} chats untouched for {settings.abandoned_hours:g} h "
+              f"(TRIAGE_ABANDONED_HOURS) as disconnected")
         print(f"raw text older than {result['cutoff']} (TRIAGE_RAW_RETENTION_DAYS={settings.raw_retention_days}"
               f"{'' if settings.store_raw_text else '; TRIAGE_STORE_RAW_TEXT is off: all raw text in audit records'}):")
         for what, n in result["cleared"].items():
-            print(f"  {verb} {n} {what}")
+            print(f"  {would}clear{'' if would else 'ed'} {n} {what}")
+        print(f"  {would}empty{'' if would else 'ed'} quotes, features and override reasons of "
+              f"{result['stripped']['chats']} chats ended before then ({result['stripped']['chat_events']} "
+              f"override events)")
         return 0
 
     return _on_service_database(run)
@@ -385,7 +391,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reason", help="why a failing candidate is activated anyway (recorded)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_models)
-    p = sub.add_parser("purge", help="delete raw client text past retention from the service database")
+    p = sub.add_parser("purge", help="close abandoned chats and delete client text past retention from the "
+                                     "service database (run it hourly)")
     p.add_argument("--dry-run", action="store_true", help="only count what would be cleared")
     p.add_argument("--json", action="store_true", help="print the counts as JSON")
     p.set_defaults(func=cmd_purge)

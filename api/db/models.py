@@ -4,6 +4,8 @@ SENSITIVE DATA CONVENTION: every column that holds text the client typed is name
 (chat_messages.raw_text, chats.raw_preview). A later redaction / retention step finds them by that
 prefix. They are kept only while the text may still be needed for re-triage of the combined client
 text (the chat is waiting or claimed) and emptied when the chat is closed or the client left.
+Quotes of it in chats.prediction / chats.summary are redacted then, and emptied after the
+retention period (api/retention.py).
 Nothing in this module or its callers logs them. audit_records.raw_text exists only when
 TRIAGE_STORE_RAW_TEXT is on, and `triage purge` empties it after TRIAGE_RAW_RETENTION_DAYS.
 
@@ -86,6 +88,8 @@ class Chat(Base):
     last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     outcome: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    # `triage purge` removed the chat's remaining text (quotes, features, reasons) after retention.
+    purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
     # A returning client (the platform reuses its conversation id) gets a new row: conversation
     # 2, 3, ... of that platform id, chat_id "<platform id>~2", linked to the earlier one.

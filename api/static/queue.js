@@ -820,6 +820,7 @@
       case "message": return "Nieuw bericht van de chatter";
       case "closed": return `Afgesloten: ${nl("outcome", d.outcome)}${event.actor ? ` (door ${actor})` : ""}`;
       case "left": return "De chatter is vertrokken";
+      case "disconnected": return `Automatisch afgesloten: verbinding verbroken (${d.abandoned_hours} uur geen activiteit)`;
       default: return `Gebeurtenis: ${String(event.kind).replace(/_/g, " ")}`;
     }
   }

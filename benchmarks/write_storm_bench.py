@@ -11,7 +11,10 @@ TRIAGE_TEST_POSTGRES_URL, dropped afterwards), then per round:
     (POST /v1/chats) and send it two further client messages (POST /v1/chats/{id}/messages), over
     and over for --seconds, while one advisor reads GET /v1/queue in a loop (20 ms apart):
     queue read p50/p99 and max, write p50/p99, 5xx count and other non-2xx count;
-  * creates: --create-clients clients send --creates POST /v1/chats in all: p50/p99.
+  * creates: --create-clients clients send --creates POST /v1/chats in all: p50/p99, with the
+    number of chats waiting when the phase starts (a chat's answer places it in the queue), and
+    the CPU time per request of the server process and of its model process(es) (from /proc), which
+    says how much of the latency is waiting for cores that other work holds.
 Figures are printed per round and as medians over rounds. Targets (issue 13, item 3): queue read
 p99 < 500 ms during the storm with no 5xx; POST /v1/chats p99 <= 150 ms at 8 clients.
 
@@ -215,9 +218,30 @@ def storm(url: str, corpus: list[str], writers: int, seconds: float, tag: str) -
     }
 
 
-def creates(url: str, corpus: list[str], clients: int, total: int, tag: str) -> dict:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def child_pids(pid: int) -> list[int]:
+    out = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                    out.append(int(entry.name))
+            except (OSError, ValueError, IndexError):
+                pass
+    return out
+
+
+def creates(url: str, corpus: list[str], clients: int, total: int, tag: str, pid: int | None = None) -> dict:
     import httpx
 
+    waiting = httpx.get(url + "/v1/queue", headers={"Authorization": f"Bearer {ADVISOR_KEY}"}, timeout=60).json()["count"]
+    children = child_pids(pid) if pid else []
+    cpu0 = [cpu_seconds(p) for p in (pid, *children)] if pid else []
     tally = Tally()
     per_client = max(1, total // clients)
     barrier = threading.Barrier(clients)
@@ -236,8 +260,11 @@ def creates(url: str, corpus: list[str], clients: int, total: int, tag: str) -> 
     for t in threads:
         t.join(timeout=600)
     wall = time.perf_counter() - t0
+    n = max(1, len(tally.latencies))
+    cpu = [cpu_seconds(p) - c for p, c in zip((pid, *children), cpu0)] if pid else [float("nan"), float("nan")]
     return {"create_p50_ms": pct(tally.latencies, 50) * 1000, "create_p99_ms": pct(tally.latencies, 99) * 1000,
-            "create_rps": len(tally.latencies) / wall, "create_errors": tally.server_errors + tally.other_errors}
+            "create_rps": len(tally.latencies) / wall, "create_errors": tally.server_errors + tally.other_errors,
+            "waiting": waiting, "server_cpu_ms": cpu[0] / n * 1000, "model_cpu_ms": sum(cpu[1:]) / n * 1000}
 
 
 def run_database(name: str, database_url: str, args, corpus: list[str], tmp: Path) -> str:
@@ -248,7 +275,8 @@ def run_database(name: str, database_url: str, args, corpus: list[str], tmp: Pat
         creates(server.url, corpus, 4, 40, f"{name}-warm")
         for r in range(args.rounds):
             res = storm(server.url, corpus, args.writers, args.seconds, f"{name}-r{r}")
-            res.update(creates(server.url, corpus, args.create_clients, args.creates, f"{name}-r{r}"))
+            res.update(creates(server.url, corpus, args.create_clients, args.creates, f"{name}-r{r}",
+                               server.proc.pid))
             rounds.append(res)
             print(f"{name} round {r + 1}: storm ({args.writers} writers, {args.seconds:.0f} s): GET /v1/queue "
                   f"p50 {res['queue_p50_ms']:.0f} ms, p99 {res['queue_p99_ms']:.0f} ms, max {res['queue_max_ms']:.0f} "
@@ -256,7 +284,9 @@ def run_database(name: str, database_url: str, args, corpus: list[str], tmp: Pat
                   f"{res['write_p99_ms']:.0f} ms ({res['writes']}) | 5xx {res['5xx']}, other non-2xx "
                   f"{res['other_non_2xx']} {res['statuses']} || POST /v1/chats, {args.create_clients} clients: "
                   f"p50 {res['create_p50_ms']:.0f} ms, p99 {res['create_p99_ms']:.0f} ms, "
-                  f"{res['create_rps']:.0f}/s, errors {res['create_errors']}", flush=True)
+                  f"{res['create_rps']:.0f}/s, errors {res['create_errors']}, {res['waiting']} waiting; CPU per "
+                  f"request: server {res['server_cpu_ms']:.1f} ms, model processes {res['model_cpu_ms']:.1f} ms",
+                  flush=True)
     numeric = [k for k in rounds[0] if k != "statuses"]
     med = {k: statistics.median(r[k] for r in rounds) for k in numeric}
     ok = lambda cond: "ok" if cond else "MISSED"  # noqa: E731
@@ -271,6 +301,8 @@ def run_database(name: str, database_url: str, args, corpus: list[str], tmp: Pat
         f"  POST /v1/chats, {args.create_clients} clients          p50 {med['create_p50_ms']:7.1f} ms   p99 "
         f"{med['create_p99_ms']:7.1f} ms   {med['create_rps']:.0f}/s   target p99 <= 150 ms: "
         f"{ok(med['create_p99_ms'] <= 150)}",
+        f"    with {med['waiting']:.0f} chats waiting; CPU per request: server process {med['server_cpu_ms']:.1f} ms, "
+        f"model processes {med['model_cpu_ms']:.1f} ms",
     ])
 
 

@@ -43,6 +43,7 @@ from api.db.models import Chat, ChatEvent, ChatMessage, utcnow
 from api.db.session import Database
 from api.errors import ApiError, conflict, not_found
 from api.queue_view import QueueView
+from api.retention import end_chat_text, prepare_end
 from api.schemas import CHAT_ID_MAX, ChatCreate, CloseRequest, MessageCreate, OverrideRequest
 from api.security import Principal
 from api.settings import ApiSettings
@@ -545,6 +546,7 @@ class ChatService:
         now = utcnow()
         holds = self._holds(actor)
         where = ((Chat.status == "waiting") | holds[0],) if holds else ()
+        ending = prepare_end(self.db, chat_id)  # redaction outside the write transaction
         with self.db.write() as session:
             name = session.scalar(select(Chat.claimed_name).where(Chat.chat_id == chat_id,
                                                                   Chat.claimed_key == actor.key_id))
@@ -555,7 +557,7 @@ class ChatService:
                 if status == "claimed":
                     raise self._not_claimer(chat_id, claimed_by, claimed_name, "close")
                 raise conflict("chat_not_open", f"chat '{chat_id}' is already {status}")
-            self._purge_text(session, chat_id)
+            end_chat_text(session, chat_id, ending)
             session.add(ChatEvent(chat_id=chat_id, at=now, kind="closed", actor=actor.label,
                                   data={"outcome": body.outcome, **_actor_data(actor, name)}))
         return self.view(chat_id)
@@ -564,6 +566,7 @@ class ChatService:
         """DELETE /v1/chats/{id}: the client left; the platform id addresses its current
         conversation. Idempotent for a chat that was already left."""
         now = utcnow()
+        ending = prepare_end(self.db, chat_id)  # redaction outside the write transaction
         with self.db.write() as session:
             addressed = session.get(Chat, chat_id)
             if addressed is None:
@@ -575,16 +578,9 @@ class ChatService:
                 if status != "left":
                     raise conflict("chat_not_open", f"chat '{chat_id}' is already {status}")
             else:
-                self._purge_text(session, chat_id)
+                end_chat_text(session, chat_id, ending)
                 session.add(ChatEvent(chat_id=chat_id, at=now, kind="left", actor=None, data={}))
         return self.view(chat_id)
-
-    @staticmethod
-    def _purge_text(session: Session, chat_id: str) -> None:
-        """The chat ended: its text goes and every copy of it in the chat is redacted (api/retention.py)."""
-        from api.retention import end_chat_text
-
-        end_chat_text(session, chat_id)
 
     def override(self, chat_id: str, body: OverrideRequest, actor: Principal) -> dict:
         now = utcnow()

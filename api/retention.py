@@ -50,25 +50,51 @@ def iso(value: datetime | None) -> str | None:
 
 # --- at the end of a chat --------------------------------------------------------------------------
 
-def end_chat_text(session: Session, chat_id: str) -> None:
-    """The chat ended: delete the client text and redact every copy of it in the chat (in the
-    caller's transaction). Redaction sees the whole combined text, as the model did."""
+def _redacted(texts: list[str | None], prediction: dict) -> dict:
     from api.audit import redact_prediction
     from api.triager import combine_client_text
 
-    texts = list(session.scalars(select(ChatMessage.raw_text).where(ChatMessage.chat_id == chat_id)
-                                 .order_by(ChatMessage.seq)))
-    session.execute(update(ChatMessage).where(ChatMessage.chat_id == chat_id).values(raw_text=None)
-                    .execution_options(synchronize_session=False))
-    chat = session.get(Chat, chat_id)
-    if chat is None:
-        return
-    chat.raw_preview = None
     combined, _ = combine_client_text([t for t in texts if t])
-    _, prediction, _ = redact_prediction(combined, chat.prediction)
-    for flag in prediction.get("red_flags", []):  # the chat's schema needs offsets: 0 when unknown
+    _, out, _ = redact_prediction(combined, prediction)
+    for flag in out.get("red_flags", []):  # the chat's schema needs offsets: 0 when unknown
         flag["start_char"] = flag.get("start_char") or 0
         flag["end_char"] = flag.get("end_char") or 0
+    return out
+
+
+def _texts(session: Session, chat_id: str) -> list[str | None]:
+    return list(session.scalars(select(ChatMessage.raw_text).where(ChatMessage.chat_id == chat_id)
+                                .order_by(ChatMessage.seq)))
+
+
+def prepare_end(db: Database, chat_id: str) -> dict | None:
+    """Redaction before the write transaction that ends the chat (a few ms of CPU that would
+    otherwise hold the write lock): the chat's version and its redacted prediction. Used by
+    end_chat_text only if the chat did not change in between."""
+    with db.read() as session:
+        row = session.execute(select(Chat.version, Chat.prediction).where(Chat.chat_id == chat_id)).first()
+        if row is None:
+            return None
+        texts = _texts(session, chat_id)
+    return {"chat_id": chat_id, "version": row.version, "prediction": _redacted(texts, row.prediction)}
+
+
+def end_chat_text(session: Session, chat_id: str, prepared: dict | None = None) -> None:
+    """The chat ended: delete the client text and redact every copy of it in the chat (in the
+    caller's transaction, after the status change, which moved the version on by one). Redaction
+    sees the whole combined text, as the model did."""
+    texts = _texts(session, chat_id)
+    session.execute(update(ChatMessage).where(ChatMessage.chat_id == chat_id).values(raw_text=None)
+                    .execution_options(synchronize_session=False))
+    version = session.scalar(select(Chat.version).where(Chat.chat_id == chat_id))
+    chat = session.get(Chat, chat_id)
+    if chat is None or version is None:
+        return
+    chat.raw_preview = None
+    if prepared is not None and prepared["chat_id"] == chat_id and prepared["version"] + 1 == version:
+        prediction = prepared["prediction"]
+    else:  # a message came in meanwhile (or nothing was prepared): redact what is there now
+        prediction = _redacted(texts, chat.prediction)
     chat.prediction = prediction
     chat.summary = _summary(chat, prediction)
 

@@ -86,7 +86,8 @@ class Runtime:
         triager.start_pool(settings.resolved_model_processes, settings)
         self.triager = triager
         self.service = ChatService(db, self.triager, settings)
-        self.audit_writer = AuditWriter(self.service.audit)
+        self.audit_writer = AuditWriter(self.service.audit, settings.resolved_audit_outbox_dir,
+                                        max_bytes=int(settings.audit_outbox_max_mb * 2**20))
         self.metrics.watch_audit_writer(self.audit_writer)
         self.keys = KeyStore(db, env_keys, settings.key_cache_seconds)
         self.keys.refresh()
@@ -96,7 +97,7 @@ class Runtime:
 
     def stop(self) -> None:
         if self.audit_writer is not None:
-            self.audit_writer.close()  # writes what is still queued
+            self.audit_writer.close()  # drains the outbox to the database (what is left is replayed at start)
         if self.triager is not None:
             self.triager.stop()
         if self.db is not None:

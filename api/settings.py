@@ -7,6 +7,8 @@ Contract (names are part of the interface):
   TRIAGE_API_KEYS      comma-separated role:key pairs, e.g. "queue:k1,advisor:k2"
   TRIAGE_SPACY_MODEL, TRIAGE_MODEL_DIR  see triage/settings.py
   TRIAGE_STORE_RAW_TEXT, TRIAGE_RAW_RETENTION_DAYS  raw text in audit records (default off; 30 days)
+  TRIAGE_AUDIT_OUTBOX_DIR, TRIAGE_AUDIT_OUTBOX_MAX_MB  the local journal of POST /v1/triage's audit
+                       records (api/audit_writer.py; default <data dir>/audit-outbox, 256 MB)
   TRIAGE_ABANDONED_HOURS  open chats untouched this long are closed as disconnected by `triage purge` (24)
 """
 
@@ -88,6 +90,16 @@ class ApiSettings(Settings):
     abandoned_hours: float = Field(24.0, gt=0, le=24 * 30, description="`triage purge` closes a waiting or claimed "
                                    "chat nobody touched for this long (no client message, advisor action or "
                                    "heartbeat) as `disconnected`, and its text goes as on any close")
+
+    # The audit outbox (api/audit_writer.py): records are durable here before the answer.
+    audit_outbox_dir: Path | None = Field(None, description="local directory of the audit outbox, on a disk of "
+                                                            "this machine (default: <data_dir>/audit-outbox)")
+    audit_outbox_max_mb: float = Field(256, gt=0, le=1_000_000, description="audit records not yet in the database "
+                                     "that the outbox holds; when full, POST /v1/triage answers 503 audit_unavailable")
+
+    @property
+    def resolved_audit_outbox_dir(self) -> Path:
+        return Path(self.audit_outbox_dir) if self.audit_outbox_dir else Path(self.data_dir) / "audit-outbox"
 
     @property
     def resolved_database_url(self) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
@@ -12,24 +14,43 @@ from api.deps import ADMIN, bearer, require
 
 router = APIRouter(tags=["operations"])
 
+PING_TIMEOUT_SECONDS = 2.0  # /readyz answers within this even when the database hangs
+
 
 @router.get("/healthz", summary="Liveness (public; reveals nothing)")
 async def healthz():
     return {"status": "ok"}
 
 
-@router.get("/readyz", summary="Readiness: model loaded, model processes able to predict, database reachable "
-                                "(public)")
+@router.get("/readyz", summary="Readiness: model loaded, model processes able to predict, database reachable, "
+                                "audit records accepted (public)")
 async def readyz(request: Request):
     runtime = request.app.state.runtime
     model_ok = runtime.triager is not None
     processes_ok, processes = model_processes_check(runtime.triager)
-    db_ok = await run_in_threadpool(runtime.db.ping) if runtime.db is not None else False
-    ready = model_ok and processes_ok and db_ok
+    database = await database_check(request.app.state, runtime.db)
+    writer = runtime.audit_writer
+    audit_ok, audit = writer.health() if writer is not None else (False, "not started")
+    ready = model_ok and processes_ok and database == "ok" and audit_ok
     body = {"status": "ready" if ready else "not ready",
             "checks": {"model": "ok" if model_ok else "not loaded", "model_processes": processes,
-                       "database": "ok" if db_ok else "unreachable"}}
+                       "database": database, "audit": audit}}
     return JSONResponse(body, status_code=200 if ready else 503)
+
+
+async def database_check(state, db) -> str:
+    """'ok', 'unreachable' or 'no answer within 2 s'. One ping at a time (later calls share the
+    one in flight), so a hanging database holds one thread, not one per probe."""
+    if db is None:
+        return "unreachable"
+    ping = getattr(state, "db_ping", None)
+    if ping is None or ping.done():
+        ping = state.db_ping = asyncio.ensure_future(run_in_threadpool(db.ping))
+    try:
+        ok = await asyncio.wait_for(asyncio.shield(ping), PING_TIMEOUT_SECONDS)
+    except TimeoutError:
+        return f"no answer within {PING_TIMEOUT_SECONDS:.0f} s"
+    return "ok" if ok else "unreachable"
 
 
 def model_processes_check(triager) -> tuple[bool, str]:

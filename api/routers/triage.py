@@ -6,7 +6,7 @@ import uuid
 
 from fastapi import APIRouter, Depends
 
-from api.audit_writer import AuditBacklogFull
+from api.audit_writer import AuditUnavailable
 from api.deps import QUEUE, get_audit_writer, get_triager, json_response, require
 from api.errors import ApiError
 from api.schemas import ErrorOut, TriageRequest, TriageResponse
@@ -24,16 +24,19 @@ async def triage_text(body: TriageRequest, triager=Depends(get_triager), writer=
     """Everything `triage predict` returns for the text, plus the guidance cards chosen for it and
     why. Async: under load the answer of a model process is awaited without holding a thread; a
     prediction in this process runs in the thread pool (it is CPU-bound). The prediction is kept as
-    an audit record with the redacted text (for reviewers), written just after the answer; the
-    `X-Audit-Record-Key` response header finds it (`GET /v1/audit/predictions?request_key=...`).
-    503 when the audit records cannot be written (the database is unavailable): no prediction
-    goes unaudited."""
-    prediction, guidance = await triager.triage_async(body.text)
-    key = uuid.uuid4().hex
+    an audit record with the redacted text (for reviewers): the answer leaves only once that record
+    is durable in the local audit outbox (fsynced), from which it reaches the database within about
+    a second; the `X-Audit-Record-Key` response header finds it
+    (`GET /v1/audit/predictions?request_key=...`). 503 `audit_unavailable` when the record cannot
+    be made durable (the outbox is full because the database has been unavailable for long, or its
+    disk fails): no prediction goes unaudited."""
     try:
-        writer.submit(body.text, prediction, guidance, source="triage", request_key=key)
-    except AuditBacklogFull:
-        raise ApiError(503, "audit_unavailable", "audit records cannot be written at the moment; try again",
+        writer.check()  # refuse before predicting when the record could not be kept anyway
+        prediction, guidance = await triager.triage_async(body.text)
+        key = uuid.uuid4().hex
+        await writer.write(body.text, prediction, guidance, source="triage", request_key=key)
+    except AuditUnavailable as exc:
+        raise ApiError(503, "audit_unavailable", f"audit records cannot be kept at the moment ({exc}); try again",
                        headers={"Retry-After": "5"}) from None
     response = json_response({**prediction, "guidance": guidance})
     response.headers[AUDIT_HEADER] = key

@@ -136,7 +136,7 @@ def fresh_database(url: str) -> tuple[str, callable]:
     if base.get_backend_name() != "postgresql":
         return url, lambda: None
     name = f"triage_kill_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT", hide_parameters=True)
+    admin = create_engine(base, isolation_level="AUTOCOMMIT", hide_parameters=True, pool_pre_ping=True)
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
 

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import case, func, insert, or_, select
+from sqlalchemy import case, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -279,11 +279,6 @@ class AuditStore:
     def record(self, values: dict) -> int:
         with self.db.write() as session:
             return self.add(session, values).id
-
-    def add_many(self, rows: list[dict]) -> None:
-        """Several records in one transaction (the write-behind of api/audit_writer.py)."""
-        with self.db.write() as session:
-            session.execute(insert(AuditRecord), rows)
 
     def add_override(self, session: Session, chat_id: str, entry: dict) -> int | None:
         """Link an advisor's override to the chat's latest audit record (in the caller's transaction).

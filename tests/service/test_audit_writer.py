@@ -293,3 +293,23 @@ def test_a_hanging_database_stalls_neither_authentication_nor_readiness(make_cli
     ready, took = _timed(lambda: client.get("/readyz"))
     assert ready.status_code == 503 and ready.json()["checks"]["database"] == "no answer within 2 s"
     assert took < 3
+
+
+def test_outbox_lines_carry_a_checksum(tmp_path):
+    """A record line that was changed or torn is skipped on replay, never inserted half-read."""
+    from datetime import datetime, timezone
+
+    from api.audit_outbox import decode, encode, read_records
+
+    values = {"created_at": datetime(2026, 12, 5, 12, 0, tzinfo=timezone.utc), "request_key": "ab" * 16,
+              "redacted_text": "mijn vader [NAAM] slaat mij", "prediction": {"urgency": "acute"}}
+    line = encode(values)
+    assert decode(line) == values
+    damaged = line.replace(b"acute", b"acutE")
+    assert decode(damaged) is None
+    path = tmp_path / "segment.jsonl"
+    path.write_bytes(line + damaged + line + line[:30])
+    records, end, lines, bad = read_records(path, 0, path.stat().st_size, 10, final=True)
+    assert records == [values, values] and lines == 4 and bad == 2 and end == path.stat().st_size
+    records, end, lines, bad = read_records(path, 0, path.stat().st_size, 10, final=False)
+    assert lines == 3 and end == 3 * len(line)  # an unfinished last line of a live segment waits

@@ -67,7 +67,7 @@ class ApiSettings(Settings):
                                     "session: a statement waiting this long for a lock fails (0: no limit)")
     db_statement_timeout_ms: int = Field(30_000, ge=0, le=3_600_000, description="PostgreSQL statement_timeout "
                                          "of every session (0: no limit)")
-    chat_write_concurrency: int = Field(4, ge=1, le=256, description="client chat writes (POST /v1/chats and "
+    chat_write_concurrency: int = Field(8, ge=1, le=256, description="client chat writes (POST /v1/chats and "
                                         "its messages: a prediction each) handled at once per server process; "
                                         "more wait their turn in arrival order, without a thread")
     request_threads: int = Field(100, ge=10, le=1000, description="threads for request handlers per server "

@@ -118,13 +118,13 @@ class _OffsetMap:
         return offset + shift
 
 
-def redact_prediction(text: str, prediction: dict) -> tuple[str, dict, dict[str, int]]:
+def redact_prediction(text: str, prediction: dict, redaction=None) -> tuple[str, dict, dict[str, int]]:
     """(redacted text, the prediction with everything quoted from the text redacted, counts of
-    placeholders per type)."""
+    placeholders per type). `redaction`: redact(text), when the caller has made it already."""
     from triage.explain import summary_nl
     from triage.redact import redact
 
-    redaction = redact(text)
+    redaction = redaction if redaction is not None else redact(text)
     redacted = redaction.text
     spans = list(redaction.spans)
     counts = dict(Counter(kind for kind, _, _ in spans))
@@ -246,10 +246,12 @@ class AuditStore:
     # --- writing ---------------------------------------------------------------------------------
     def build(self, text: str, prediction: dict, guidance: list[dict], *, source: str,
               chat_id: str | None = None, message_count: int | None = None, effective: dict | None = None,
-              truncated: bool = False, now: datetime | None = None, request_key: str | None = None) -> dict:
-        """The values of an audit record (redaction happens here, outside any transaction)."""
+              truncated: bool = False, now: datetime | None = None, request_key: str | None = None,
+              redaction=None) -> dict:
+        """The values of an audit record (redaction happens here, outside any transaction, unless
+        `redaction`, redact(text), was made beforehand)."""
         now = now or utcnow()
-        redacted, safe, counts = redact_prediction(text, prediction)
+        redacted, safe, counts = redact_prediction(text, prediction, redaction)
         scores = prediction.get("scores", {})
         return dict(
             created_at=now, week=iso_week(now), source=source, request_key=request_key, chat_id=chat_id,

@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import text
+from starlette.concurrency import run_in_threadpool
 
 from api.audit_outbox import OutboxDir, Segment, encode, read_records
 from api.db.models import AuditRecord, utcnow
@@ -55,7 +56,7 @@ class AuditUnavailable(RuntimeError):
 
 @dataclass
 class _Waiting:
-    args: tuple  # (now, text, prediction, guidance, source, request_key)
+    args: tuple  # (now, text, prediction, guidance, source, request_key, redaction or None)
     future: asyncio.Future | None
     loop: asyncio.AbstractEventLoop | None
     since: float
@@ -132,12 +133,21 @@ class AuditWriter:
             raise AuditUnavailable(f"the audit outbox is full ({self._backlog_records} records wait for the "
                                    "database)")
 
+    @staticmethod
+    def redact_early(text: str) -> asyncio.Future:
+        """Start redact(text), most of a record's CPU, in a thread now, e.g. while a model process
+        predicts: the journal then has little left to do before the fsync. Pass the result to
+        write()."""
+        from triage.redact import redact
+
+        return asyncio.ensure_future(run_in_threadpool(redact, text))
+
     async def write(self, text: str, prediction: dict[str, Any], guidance: list[dict], *, source: str,
-                    request_key: str, now: datetime | None = None) -> None:
+                    request_key: str, now: datetime | None = None, redaction=None) -> None:
         """Return once the record is durable in the outbox; raise AuditUnavailable if it cannot be."""
         loop = asyncio.get_running_loop()
         future = loop.create_future()
-        self._submit((now or utcnow(), text, prediction, guidance, source, request_key), future, loop)
+        self._submit((now or utcnow(), text, prediction, guidance, source, request_key, redaction), future, loop)
         try:
             await asyncio.wait_for(future, self.wait_timeout)
         except TimeoutError:
@@ -224,10 +234,10 @@ class AuditWriter:
         for item in batch:
             if item.future is not None and item.future.done():
                 continue  # the request gave up (timed out): no answer is served
-            now, text, prediction, guidance, source, key = item.args
+            now, text, prediction, guidance, source, key, redaction = item.args
             try:
                 lines.append(encode(self.store.build(text, prediction, guidance, source=source, now=now,
-                                                     request_key=key)))
+                                                     request_key=key, redaction=redaction)))
                 accepted.append(item)
             except Exception as exc:  # noqa: BLE001 - the type only: messages may quote the text
                 log.error("audit record could not be built (%s); the prediction is not served", type(exc).__name__)

@@ -32,9 +32,12 @@ async def triage_text(body: TriageRequest, triager=Depends(get_triager), writer=
     disk fails): no prediction goes unaudited."""
     try:
         writer.check()  # refuse before predicting when the record could not be kept anyway
+        # With model processes the prediction runs elsewhere: redact meanwhile, off the answer's path.
+        early = writer.redact_early(body.text) if triager.processes is not None else None
         prediction, guidance = await triager.triage_async(body.text)
         key = uuid.uuid4().hex
-        await writer.write(body.text, prediction, guidance, source="triage", request_key=key)
+        await writer.write(body.text, prediction, guidance, source="triage", request_key=key,
+                           redaction=await early if early is not None else None)
     except AuditUnavailable as exc:
         raise ApiError(503, "audit_unavailable", f"audit records cannot be kept at the moment ({exc}); try again",
                        headers={"Retry-After": "5"}) from None

@@ -313,3 +313,22 @@ def test_outbox_lines_carry_a_checksum(tmp_path):
     assert records == [values, values] and lines == 4 and bad == 2 and end == path.stat().st_size
     records, end, lines, bad = read_records(path, 0, path.stat().st_size, 10, final=False)
     assert lines == 3 and end == 3 * len(line)  # an unfinished last line of a live segment waits
+
+
+def test_a_record_redacted_early_equals_one_redacted_in_the_journal(make_client, sqlite_url):
+    """With model processes POST /v1/triage redacts while the prediction runs (redact_early): the
+    record must be the same as when the journal redacts."""
+    from triage.redact import redact
+
+    client = make_client(sqlite_url)
+    runtime = client.app.state.runtime
+    text_ = unique_text() + " en belt 0612345678"
+    prediction, guidance = runtime.triager.triage(text_)
+    store, now = runtime.audit_writer.store, time.time()
+    from datetime import datetime, timezone
+
+    at = datetime.fromtimestamp(now, timezone.utc)
+    plain = store.build(text_, prediction, guidance, source="triage", now=at, request_key="k")
+    early = store.build(text_, prediction, guidance, source="triage", now=at, request_key="k",
+                        redaction=redact(text_))
+    assert early == plain and "[TELEFOON]" in plain["redacted_text"]

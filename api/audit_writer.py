@@ -2,10 +2,11 @@
 
 Two threads per server process:
 
-* the journal thread takes every record waiting (group commit), redacts and builds them
-  (AuditStore.build), appends them to the local outbox (api/audit_outbox.py) with one write and
-  one fdatasync, and only then lets the waiting requests answer. Many concurrent requests share
-  one fsync (~0.2 ms here), so durability costs each answer about its own redaction (~0.5 ms).
+* the journal thread takes every record waiting (group commit), builds them (AuditStore.build),
+  appends them to the local outbox (api/audit_outbox.py) with one write and one fdatasync, and
+  only then lets the waiting requests answer. Many concurrent requests share one fsync (~0.2 ms
+  on an idle disk). The redaction (~1 ms of CPU, most of a record's cost) is started by the
+  request while a model process predicts (redact_early), so it is mostly off the answer's path.
 * the drain thread copies the outbox into the database in batches (one short transaction per
   batch, at most one per `linger` seconds when traffic is light), skipping records already there
   (the request key is unique), and deletes segments once they are durable in the database. It

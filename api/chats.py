@@ -56,7 +56,6 @@ from triage.severity import severity
 log = logging.getLogger("triage.api")
 
 OPEN_STATUSES = ("waiting", "claimed")
-MAX_CLOCK_SKEW = timedelta(minutes=5)
 MESSAGE_RETRIES = 5
 HEARTBEAT_WRITE_SECONDS = 10.0  # a heartbeat within this of the last one is not written again
 EXPIRY_CHECK_SECONDS = 5.0      # how often one process looks for lapsed claims
@@ -232,7 +231,8 @@ class ChatService:
     def create(self, body: ChatCreate) -> tuple[dict, bool]:
         now = utcnow()
         received = (body.received_at or now).astimezone(timezone.utc)
-        if received > now + MAX_CLOCK_SKEW:
+        # The request schema checks the window too; this guards callers of the service itself.
+        if received > now + timedelta(seconds=self.settings.received_at_max_future_seconds):
             raise ApiError(422, "invalid_received_at", "received_at lies in the future", field="received_at")
         with self.db.read() as session:
             current = self._current(session, body.chat_id)
@@ -304,7 +304,8 @@ class ChatService:
         linked to it (returns (view, True)): a returning client is never dropped."""
         now = utcnow()
         received = (body.received_at or now).astimezone(timezone.utc)
-        if received > now + MAX_CLOCK_SKEW:
+        # The request schema checks the window too; this guards callers of the service itself.
+        if received > now + timedelta(seconds=self.settings.received_at_max_future_seconds):
             raise ApiError(422, "invalid_received_at", "received_at lies in the future", field="received_at")
         for _attempt in range(MESSAGE_RETRIES):
             with self.db.read() as session:

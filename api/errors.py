@@ -12,6 +12,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger("triage.api")
@@ -103,6 +104,13 @@ def install_handlers(app: FastAPI) -> None:
             headers["Allow"] = _allowed_methods(_request)
         return JSONResponse({"detail": str(exc.detail), "code": code}, status_code=exc.status_code,
                             headers=headers or None)
+
+    @app.exception_handler(PoolTimeout)
+    async def _db_busy(_request: Request, _exc: PoolTimeout):
+        # Every pooled connection stayed busy for the pool timeout: overload, not a fault of the request.
+        log.error("database busy: no pooled connection within the pool timeout")
+        return JSONResponse({"detail": "the database is busy; try again", "code": "database_busy"},
+                            status_code=503, headers={"Retry-After": "2"})
 
     @app.exception_handler(OperationalError)
     async def _db_unavailable(_request: Request, exc: OperationalError):

@@ -405,16 +405,20 @@ class AuditStore:
         raise AssertionError("unreachable")
 
     # --- export ----------------------------------------------------------------------------------
-    def export_lines(self, filters: AuditFilters, *, end_line: bool = True) -> Iterator[bytes]:
+    def export_lines(self, filters: AuditFilters, *, end_line: bool = True,
+                     viewer: str | None = None) -> Iterator[bytes]:
         """Reviewed records with resolved gold labels as training JSONL (docs/training-data.md),
         oldest first, read in chunks (each chunk its own short transaction). The last line says the
-        export is complete (training/export_file.py): a cut stream lacks it."""
+        export is complete (training/export_file.py): a cut stream lacks it. `viewer`: a reviewer
+        sees settled labels only of records they reviewed themselves (reviews stay independent)."""
         from api.triager import combine_client_text
         from training.export_file import ExportDigest
 
         digest = ExportDigest()
         after = 0
         where = [*filters.conditions(), AuditRecord.gold_resolved.is_(True)]
+        if viewer is not None:
+            where.append(AuditRecord.id.in_(select(Review.record_id).where(Review.reviewer == viewer)))
         while True:
             with self.db.read() as session:
                 rows = session.execute(

@@ -107,12 +107,15 @@ def review_record(record_id: RecordId, body: ReviewRequest, audit=Depends(get_au
                                         "description": "training JSONL, one reviewed record per line"}, **ERRORS},
             response_class=StreamingResponse, summary="Reviewed records with gold labels as training JSONL")
 def export(filters: Annotated[AuditFilters, Depends(period_filters)], audit=Depends(get_audit),
-           _p: Principal = Depends(require(*REVIEW))):
+           principal: Principal = Depends(require(*REVIEW))):
     """Records whose gold labels are resolved, oldest first, in the opener format of
     docs/training-data.md (`id`, redacted `text`, gold `role`, `minor`, `urgency`, `topics`, plus
-    metadata). Streamed: `triage train --data export.jsonl --with-seed`."""
+    metadata). Streamed: `triage train --data export.jsonl --with-seed`. A key with the `reviewer`
+    role gets only the records it reviewed itself (settled labels stay hidden until one's own
+    review); the admin gets every settled record."""
+    viewer = reviewer_id(principal) if principal.role == "reviewer" else None
     stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
-    return StreamingResponse(audit.export_lines(filters), media_type="application/x-ndjson",
+    return StreamingResponse(audit.export_lines(filters, viewer=viewer), media_type="application/x-ndjson",
                              headers={"Content-Disposition": f'attachment; filename="triage-audit-{stamp}.jsonl"'})
 
 

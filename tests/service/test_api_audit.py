@@ -503,6 +503,14 @@ def test_reviews_stay_hidden_until_the_reviewer_reviewed(make_client, db_url):
     assert admin["reviews_hidden"] is False and [v["labels"]["urgency"] for v in admin["reviews"]] == [other]
     assert admin["gold"]["urgency"] == other and admin["gold"]["tie_broken"] == []
 
+    # nor does the export show the settled labels to a reviewer who has not reviewed the record
+    def exported(headers):
+        lines = [json.loads(x) for x in client.get("/v1/audit/export", headers=headers).text.splitlines()]
+        assert lines[-1]["end_of_export"] is True
+        return [x["audit_id"] for x in lines[:-1]]
+
+    assert exported(R) == [] and exported(R2) == [rid] and exported(D) == [rid]
+
     # after their own review (agreeing with the model) the first reviewer sees both; a tie on the
     # urgency goes to the more urgent label, and the answer says so
     r = client.post(f"/v1/audit/predictions/{rid}/reviews", json=_verdict(record, {}), headers=R)

@@ -86,6 +86,11 @@ class Triager:
         self._observe(prediction, start)
         return prediction, self.guidance(prediction)
 
+    def predicts_elsewhere(self) -> bool:
+        """Whether a prediction started now would go to a model process (the server process is
+        then free for other work meanwhile, e.g. redacting the text for its audit record)."""
+        return not self._predict_here(self.processes)
+
     def _predict_here(self, processes: ModelProcesses | None) -> bool:
         """Predict in this process: there are no model processes, or none has work and this
         process's own model is free."""

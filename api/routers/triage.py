@@ -32,8 +32,9 @@ async def triage_text(body: TriageRequest, triager=Depends(get_triager), writer=
     disk fails): no prediction goes unaudited."""
     try:
         writer.check()  # refuse before predicting when the record could not be kept anyway
-        # With model processes the prediction runs elsewhere: redact meanwhile, off the answer's path.
-        early = writer.redact_early(body.text) if triager.processes is not None else None
+        # When a model process predicts, redact meanwhile, off the answer's path (when this process
+        # predicts, a thread redacting at the same time would only slow it down).
+        early = writer.redact_early(body.text) if triager.predicts_elsewhere() else None
         prediction, guidance = await triager.triage_async(body.text)
         key = uuid.uuid4().hex
         await writer.write(body.text, prediction, guidance, source="triage", request_key=key,

@@ -133,7 +133,7 @@ def test_review_is_saved_and_shows_in_the_statistics(page, sign_in, api):
     page.get_by_label("Notitie (optioneel)").fill("Meldcodevraag met letsel bij een kind: eerder oppakken")
     page.get_by_role("button", name="Beoordeling opslaan").click()
     expect(page.locator("#record-reviews li")).to_have_count(1)
-    expect(page.locator("#record-reviews")).to_contain_text("u (deze sleutel)")
+    expect(page.locator("#record-reviews")).to_contain_text("u (deze toegangscode)")
     other_nl = "normaal" if other == "normal" else "hoog"
     expect(page.locator("#record-reviews")).to_contain_text(f"urgentie → {other_nl}")
     expect(page.locator("#record-gold")).to_contain_text("Vastgesteld na 1 beoordeling")

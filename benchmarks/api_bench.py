@@ -23,12 +23,9 @@ to 127.0.0.1 only; every loop is bounded.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import random
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -36,36 +33,11 @@ import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-QUEUE_KEY = "bench-queue-key-" + "q" * 24
-ADVISOR_KEY = "bench-advisor-key-" + "a" * 24
-
-
-def corpus_texts(limit: int = 2000) -> list[str]:
-    from triage.labels import MAX_TEXT_CHARS
-
-    texts = []
-    for path in sorted((ROOT / "training" / "data" / "seed").glob("*.jsonl")):
-        for line in path.read_text(encoding="utf-8").splitlines():
-            if line.strip():
-                text = json.loads(line)["text"]
-                if text.strip() and len(text) <= MAX_TEXT_CHARS:
-                    texts.append(text)
-    random.Random(7).shuffle(texts)
-    return texts[:limit]
-
-
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered) + 0.5) - 1))]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from benchmarks.common import (  # noqa: E402
+    ADVISOR_KEY, QUEUE_KEY, corpus_texts, free_port, pct, run_clients, server_env, start_server, stop_server,
+)
 
 
 def seed_queue(settings, model, cards, n: int, texts: list[str]) -> None:
@@ -99,27 +71,6 @@ def seed_queue(settings, model, cards, n: int, texts: list[str]) -> None:
     db.dispose()
 
 
-def start_server(env: dict, port: int, log_path: Path):
-    import httpx
-
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "triage_cli.main", "serve", "--host", "127.0.0.1",
-                                 "--port", str(port)], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"server exited: {log_path.read_text()[-2000:]}")
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    proc.kill()
-    raise SystemExit("server did not become ready in 120 s")
-
-
 def drive(url: str, texts: list[str], n_requests: int, clients: int) -> tuple[list[float], float, int]:
     """n_requests POST /v1/triage from `clients` threads; (latencies in s, wall seconds, errors)."""
     import httpx
@@ -141,13 +92,7 @@ def drive(url: str, texts: list[str], n_requests: int, clients: int) -> tuple[li
                 if r.status_code != 200:
                     errors[k] += 1
 
-    threads = [threading.Thread(target=worker, args=(k,)) for k in range(clients)]
-    t0 = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=600)
-    wall = time.perf_counter() - t0
+    wall = run_clients(worker, clients)
     return [x for lat in latencies for x in lat], wall, sum(errors)
 
 
@@ -172,7 +117,7 @@ def main(argv=None) -> int:
     from triage.guidance import load_cards
     from triage.model import TriageModel
 
-    texts = corpus_texts()
+    texts = corpus_texts(2000)
     model = TriageModel.load()
     cards = load_cards()
     tmp = Path(tempfile.mkdtemp(prefix="triage-api-bench-"))
@@ -198,15 +143,10 @@ def run_config(args, settings, model, texts, tmp, model_processes: int | None) -
 
     from triage.queue import QueueItem, rank
 
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TRIAGE_")}
-    env.update(TRIAGE_DATA_DIR=str(settings.data_dir), TRIAGE_API_KEYS=settings.api_keys,
-               TRIAGE_DATABASE_URL=settings.resolved_database_url, TRIAGE_LOG_LEVEL="warning",
-               TRIAGE_WORKERS=str(args.workers))
+    env = server_env(TRIAGE_DATA_DIR=str(settings.data_dir), TRIAGE_API_KEYS=settings.api_keys,
+                     TRIAGE_DATABASE_URL=settings.resolved_database_url, TRIAGE_WORKERS=str(args.workers))
     if model_processes is not None:
         env["TRIAGE_MODEL_PROCESSES"] = str(model_processes)
-    for name in ("TRIAGE_SPACY_MODEL", "TRIAGE_MODEL_DIR"):
-        if name in os.environ:
-            env[name] = os.environ[name]
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     proc = start_server(env, port, tmp / "server.log")
@@ -256,11 +196,7 @@ def run_config(args, settings, model, texts, tmp, model_processes: int | None) -
                   f"{res['queue_p99_ms']:.1f} ms (rank() alone {res['rank_ms']:.1f} ms) | errors {res['errors']}",
                   flush=True)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_server(proc, timeout=15)
 
     med = {k: statistics.median(r[k] for r in rounds) for k in rounds[0]}
     ok = lambda cond: "ok" if cond else "MISSED"  # noqa: E731

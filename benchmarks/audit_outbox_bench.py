@@ -25,10 +25,9 @@ import time
 import uuid
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.api_bench import corpus_texts, pct  # noqa: E402
+from benchmarks.common import corpus_texts, pct  # noqa: E402
 
 
 async def one_round(writer, items, n_records: int, clients: int, interval: float) -> tuple[list[float], float]:

@@ -33,11 +33,12 @@ import time
 from collections import Counter
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.api_bench import QUEUE_KEY, corpus_texts, free_port, pct  # noqa: E402
-from benchmarks.kill_durability import fresh_database, server_env, start_server, stored_keys  # noqa: E402
+from benchmarks.common import (  # noqa: E402
+    QUEUE_KEY, ROOT, corpus_texts, free_port, fresh_database, pct, start_server, stop_server,
+)
+from benchmarks.kill_durability import audit_server_env, stored_keys  # noqa: E402
 
 
 class Recorder:
@@ -141,18 +142,18 @@ def main(argv=None) -> int:
             raise SystemExit(f"{args.postgres_dir} is the shared test cluster: give a throwaway cluster of your own")
         url_out = subprocess.run(["bash", str(ROOT / "scripts" / "postgres.sh"), "url"], capture_output=True, text=True,
                                  env={**os.environ, "TRIAGE_PG_DIR": str(args.postgres_dir)}, check=True)
-        url, drop = fresh_database(url_out.stdout.strip())
+        url, drop = fresh_database(url_out.stdout.strip(), "triage_kill")
         outage = PostgresOutage(args.postgres_dir)
         what = "PostgreSQL cluster stopped"
     else:
         url, drop = f"sqlite:///{data_dir / 'triage.sqlite3'}", (lambda: None)
         outage = SqliteOutage(str(data_dir / "triage.sqlite3"))
         what = "SQLite write lock held by another process"
-    env = server_env(data_dir, url)
+    env = audit_server_env(data_dir, url)
     env["TRIAGE_AUDIT_OUTBOX_MAX_MB"] = str(args.outbox_mb)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    proc = start_server(env, port, tmp / "server.log")
+    proc = start_server(env, port, tmp / "server.log", append=True)
     rec, stop = Recorder(), threading.Event()
     threads = clients(base, corpus_texts(500), args.clients, rec, stop) + [probe(base, rec, stop)]
     from sqlalchemy import create_engine
@@ -180,11 +181,7 @@ def main(argv=None) -> int:
         found = stored_keys(engine, rec.acked)
     finally:
         stop.set()
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_server(proc, timeout=30)
         if engine is not None:
             engine.dispose()
         drop()

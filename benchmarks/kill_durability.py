@@ -18,7 +18,6 @@ acknowledged record was lost.
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import shutil
 import subprocess
@@ -26,46 +25,21 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.api_bench import QUEUE_KEY, corpus_texts, free_port  # noqa: E402
+from benchmarks.common import (  # noqa: E402
+    PASSTHROUGH, QUEUE_KEY, corpus_texts, free_port, fresh_database, server_env, start_server, stop_server,
+)
 
 WAIT_STORED_SECONDS = 60.0
 
 
-def server_env(data_dir: Path, database_url: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TRIAGE_")}
-    env.update(TRIAGE_DATA_DIR=str(data_dir), TRIAGE_DATABASE_URL=database_url, TRIAGE_API_KEYS=f"queue:{QUEUE_KEY}",
-               TRIAGE_LOG_LEVEL="warning")
-    for name in ("TRIAGE_SPACY_MODEL", "TRIAGE_MODEL_DIR", "TRIAGE_MODEL_PROCESSES"):
-        if name in os.environ:
-            env[name] = os.environ[name]
-    return env
-
-
-def start_server(env: dict, port: int, log_path: Path) -> subprocess.Popen:
-    import httpx
-
-    with open(log_path, "ab") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "triage_cli.main", "serve", "--host", "127.0.0.1",
-                                 "--port", str(port)], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"server exited: {log_path.read_text(errors='replace')[-2000:]}")
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    proc.kill()
-    raise SystemExit("server did not become ready in 120 s")
+def audit_server_env(data_dir: Path, database_url: str) -> dict[str, str]:
+    """The production default (TRIAGE_MODEL_PROCESSES unset unless the caller set it), a queue key."""
+    return server_env(PASSTHROUGH + ("TRIAGE_MODEL_PROCESSES",), TRIAGE_DATA_DIR=str(data_dir),
+                      TRIAGE_DATABASE_URL=database_url, TRIAGE_API_KEYS=f"queue:{QUEUE_KEY}")
 
 
 def load_until_killed(url: str, texts: list[str], clients: int, proc: subprocess.Popen,
@@ -127,27 +101,6 @@ def triage_count(engine) -> int:
         return conn.execute(text("SELECT count(*) FROM audit_records WHERE source = 'triage'")).scalar_one()
 
 
-def fresh_database(url: str) -> tuple[str, callable]:
-    """SQLite: the URL as given. PostgreSQL: a new database in the cluster, and its drop."""
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    base = make_url(url)
-    if base.get_backend_name() != "postgresql":
-        return url, lambda: None
-    name = f"triage_kill_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT", hide_parameters=True, pool_pre_ping=True)
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-
-    def drop() -> None:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-    return base.set(database=name).render_as_string(hide_password=False), drop
-
-
 def describe(url: str) -> str:
     from sqlalchemy import create_engine, text
     from sqlalchemy.engine import make_url
@@ -180,15 +133,15 @@ def main(argv=None) -> int:
 
     tmp = Path(tempfile.mkdtemp(prefix="triage-kill-"))
     data_dir = tmp / "data"
-    url, drop = fresh_database(args.database_url or f"sqlite:///{data_dir / 'triage.sqlite3'}")
+    url, drop = fresh_database(args.database_url or f"sqlite:///{data_dir / 'triage.sqlite3'}", "triage_kill")
     rnd = random.Random(args.seed)
     texts = corpus_texts(500)
-    env = server_env(data_dir, url)
+    env = audit_server_env(data_dir, url)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     print(f"database: {describe(url)}; {args.clients} clients; kill -9 after {args.min_seconds:g}-"
           f"{args.max_seconds:g} s of load; {args.runs} runs", flush=True)
-    proc = start_server(env, port, tmp / "server.log")
+    proc = start_server(env, port, tmp / "server.log", append=True)
     engine = create_engine(url, hide_parameters=True)
     totals = {"answered": 0, "found": 0, "lost": 0, "extra": 0}
     try:
@@ -197,7 +150,7 @@ def main(argv=None) -> int:
             acked, other, failed = load_until_killed(base, texts, args.clients, proc,
                                                      rnd.uniform(args.min_seconds, args.max_seconds))
             t0 = time.monotonic()
-            proc = start_server(env, port, tmp / "server.log")
+            proc = start_server(env, port, tmp / "server.log", append=True)
             restart = time.monotonic() - t0
             deadline = time.monotonic() + WAIT_STORED_SECONDS
             while True:
@@ -214,11 +167,7 @@ def main(argv=None) -> int:
                   f"extra {extra:2d}  (other answers {other}, cut off by the kill {failed}; restart "
                   f"{restart:.1f} s, all stored {waited:.1f} s after it)", flush=True)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_server(proc, timeout=20)
         engine.dispose()
         drop()
         shutil.rmtree(tmp, ignore_errors=True)

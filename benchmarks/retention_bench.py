@@ -12,10 +12,7 @@ rounds. The openers are ~150 characters with a name, a school and red flags.
 
 from __future__ import annotations
 
-import argparse
-import statistics
 import sys
-import tempfile
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -24,21 +21,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
+from benchmarks.common import in_process_main, timed_ms  # noqa: E402
+
 TEXT = ("mijn buurman Youssef el Amrani staat nu voor de deur met een mes en zegt dat hij me vermoordt, "
         "mijn dochter zit op OBS De Regenboog, bel me op 06-12345678")
-
-
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
-def timed(call) -> float:
-    start = time.perf_counter()
-    response = call()
-    elapsed = (time.perf_counter() - start) * 1000
-    assert response.status_code in (200, 201), response.text
-    return elapsed
 
 
 def _text_only(session, chat_id: str) -> None:
@@ -75,7 +61,7 @@ def one_round(model, cards, url: str, chats: int, data_dir: Path) -> dict[str, l
             for i in range(chats):  # alternate, so both meet the same machine load
                 chats_module.prepare_end, chats_module.end_chat_text = redacting if i % 2 else text_only
                 key = "close, copies redacted" if i % 2 else "close, text only (before)"
-                out[key].append(timed(lambda: client.post(f"/v1/chats/c{i}/close", json={"outcome": "advice"},
+                out[key].append(timed_ms(lambda: client.post(f"/v1/chats/c{i}/close", json={"outcome": "advice"},
                                                           headers=a)))
         finally:
             chats_module.prepare_end, chats_module.end_chat_text = redacting
@@ -98,39 +84,7 @@ def one_round(model, cards, url: str, chats: int, data_dir: Path) -> dict[str, l
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--chats", type=int, default=60)
-    parser.add_argument("--database-url", default=None, help="a PostgreSQL URL (default: SQLite per round)")
-    args = parser.parse_args()
-
-    from service.helpers import _fresh_postgres_database
-    from triage.guidance import load_cards
-    from triage.model import TriageModel
-
-    model, cards = TriageModel.load(), load_cards()
-    rounds = []
-    for n in range(args.rounds):
-        with tempfile.TemporaryDirectory() as tmp:
-            drop = None
-            if args.database_url:
-                url, drop = _fresh_postgres_database(args.database_url)
-            else:
-                url = f"sqlite:///{Path(tmp) / 'bench.sqlite3'}"
-            try:
-                figures = one_round(model, cards, url, args.chats, Path(tmp))
-            finally:
-                if drop:
-                    drop()
-        rounds.append(figures)
-        print(f"round {n + 1}: " + "; ".join(f"{k} p50 {pct(v, .5):.2f} / p99 {pct(v, .99):.2f} ms"
-                                             for k, v in figures.items()), flush=True)
-    print(f"medians over {args.rounds} rounds of {args.chats} ({'PostgreSQL' if args.database_url else 'SQLite'}):")
-    for key in rounds[0]:
-        p50 = statistics.median(pct(r[key], .5) for r in rounds)
-        p99 = statistics.median(pct(r[key], .99) for r in rounds)
-        print(f"  {key:<34} p50 {p50:7.2f} ms   p99 {p99:7.2f} ms")
-    return 0
+    return in_process_main(__doc__.splitlines()[0], one_round, chats=60, width=34)
 
 
 if __name__ == "__main__":

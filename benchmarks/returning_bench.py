@@ -13,32 +13,17 @@ the link costs (one indexed lookup of the platform id's latest conversation, the
 
 from __future__ import annotations
 
-import argparse
-import statistics
 import sys
-import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
+from benchmarks.common import in_process_main, timed_ms  # noqa: E402
+
 TEXT = "mijn vader slaat mij als hij gedronken heeft"
 AGAIN = "ik ben het weer, hij is vanavond weer boos"
-
-
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
-def timed(call) -> float:
-    start = time.perf_counter()
-    response = call()
-    elapsed = (time.perf_counter() - start) * 1000
-    assert response.status_code in (200, 201), response.text
-    return elapsed
 
 
 def one_round(model, cards, url: str, chats: int, data_dir: Path) -> dict[str, list[float]]:
@@ -51,13 +36,13 @@ def one_round(model, cards, url: str, chats: int, data_dir: Path) -> dict[str, l
     out = {"POST new": [], "POST returning": [], "GET first": [], "GET with 5 earlier": []}
     with TestClient(create_app(make_settings(data_dir, url), model=model, cards=cards)) as client:
         for i in range(chats):
-            out["POST new"].append(timed(lambda: client.post("/v1/chats", json={"chat_id": f"b{i}", "text": TEXT},
+            out["POST new"].append(timed_ms(lambda: client.post("/v1/chats", json={"chat_id": f"b{i}", "text": TEXT},
                                                              headers=q)))
             client.delete(f"/v1/chats/b{i}", headers=q)
         for i in range(chats):
-            out["POST returning"].append(timed(lambda: client.post(
+            out["POST returning"].append(timed_ms(lambda: client.post(
                 "/v1/chats", json={"chat_id": f"b{i}", "text": AGAIN}, headers=q)))
-            out["GET first"].append(timed(lambda: client.get(f"/v1/chats/b{i}", headers=a)))
+            out["GET first"].append(timed_ms(lambda: client.get(f"/v1/chats/b{i}", headers=a)))
         for _ in range(4):  # conversation 6 of b0
             client.delete("/v1/chats/b0", headers=q)
             client.post("/v1/chats", json={"chat_id": "b0", "text": AGAIN}, headers=q)
@@ -69,44 +54,12 @@ def one_round(model, cards, url: str, chats: int, data_dir: Path) -> dict[str, l
             latest = chat["next_chat_id"]
         assert len(client.get(f"/v1/chats/{latest}", headers=a).json()["previous"]) == 5
         for _ in range(chats):
-            out["GET with 5 earlier"].append(timed(lambda: client.get(f"/v1/chats/{latest}", headers=a)))
+            out["GET with 5 earlier"].append(timed_ms(lambda: client.get(f"/v1/chats/{latest}", headers=a)))
     return out
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--chats", type=int, default=100)
-    parser.add_argument("--database-url", default=None, help="a PostgreSQL URL (default: SQLite per round)")
-    args = parser.parse_args()
-
-    from service.helpers import _fresh_postgres_database
-    from triage.guidance import load_cards
-    from triage.model import TriageModel
-
-    model, cards = TriageModel.load(), load_cards()
-    rounds = []
-    for n in range(args.rounds):
-        with tempfile.TemporaryDirectory() as tmp:
-            drop = None
-            if args.database_url:
-                url, drop = _fresh_postgres_database(args.database_url)
-            else:
-                url = f"sqlite:///{Path(tmp) / 'bench.sqlite3'}"
-            try:
-                figures = one_round(model, cards, url, args.chats, Path(tmp))
-            finally:
-                if drop:
-                    drop()
-        rounds.append(figures)
-        print(f"round {n + 1}: " + "; ".join(f"{k} p50 {pct(v, .5):.2f} / p99 {pct(v, .99):.2f} ms"
-                                             for k, v in figures.items()), flush=True)
-    print(f"medians over {args.rounds} rounds of {args.chats} ({'PostgreSQL' if args.database_url else 'SQLite'}):")
-    for key in rounds[0]:
-        p50 = statistics.median(pct(r[key], .5) for r in rounds)
-        p99 = statistics.median(pct(r[key], .99) for r in rounds)
-        print(f"  {key:<20} p50 {p50:7.2f} ms   p99 {p99:7.2f} ms")
-    return 0
+    return in_process_main(__doc__.splitlines()[0], one_round, chats=100, width=20)
 
 
 if __name__ == "__main__":

@@ -25,10 +25,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import secrets
-import socket
 import subprocess
 import sys
 import tempfile
@@ -38,18 +36,16 @@ from pathlib import Path
 
 import httpx
 
-ROOT = Path(__file__).resolve().parents[1]
+# Loaded by path from tests/service/test_api_contract.py too, where the repository root may not be on sys.path.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.common import free_port, server_env, start_server as start_triage_serve, stop_server  # noqa: E402
+
 # positive_data_acceptance: see above. use_after_free: `DELETE /v1/chats/{id}` records that the client
 # left; the chat stays readable (status "left", its labels and history) for the advisors and the audit.
 CHECK_EXCLUDED = "positive_data_acceptance,use_after_free"
 # Route templates in the labels hold braces ("/v1/chats/{chat_id}"): the label set is everything up to the last "}".
 METRIC = re.compile(r'^triage_http_request_duration_seconds_count\{(.*)\} (\S+)$')
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def served(url: str, key: str) -> Counter:
@@ -67,29 +63,11 @@ def served(url: str, key: str) -> Counter:
 
 def start_server(tmp: Path, key: str, database_url: str | None) -> tuple[subprocess.Popen, str]:
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TRIAGE_")}
-    env.update(TRIAGE_DATA_DIR=str(tmp / "data"), TRIAGE_API_KEYS=f"admin:{key}", TRIAGE_LOG_LEVEL="warning")
-    for name in ("TRIAGE_SPACY_MODEL", "TRIAGE_MODEL_DIR"):
-        if name in os.environ:
-            env[name] = os.environ[name]
+    env = server_env(TRIAGE_DATA_DIR=str(tmp / "data"), TRIAGE_API_KEYS=f"admin:{key}")
     if database_url:
         env["TRIAGE_DATABASE_URL"] = database_url
-    log = open(tmp / "server.log", "ab")
-    proc = subprocess.Popen([sys.executable, "-m", "triage_cli.main", "serve", "--host", "127.0.0.1", "--port",
-                             str(port)], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"server exited:\n{(tmp / 'server.log').read_text()[-3000:]}")
-        try:
-            if httpx.get(url + "/readyz", timeout=1).status_code == 200:
-                return proc, url
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    proc.kill()
-    raise SystemExit("server did not become ready")
+    proc = start_triage_serve(env, port, tmp / "server.log", append=True, timeout=180, poll=0.5)
+    return proc, f"http://127.0.0.1:{port}"
 
 
 def run_schemathesis(url: str, key: str, workdir: Path, *, max_examples: int, workers: int = 1,
@@ -141,11 +119,7 @@ def main() -> None:
         print(f"TOTAL: {totals['requests']} requests, {totals['fivexx']} 5xx, {totals['violations']} violations, "
               f"{totals['errors']} schemathesis errors (server log: {tmp / 'server.log'})")
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_server(proc, timeout=20)
 
 
 if __name__ == "__main__":

@@ -25,70 +25,30 @@ work): the figures are for this machine as loaded at the time. Every request goe
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import random
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-import uuid
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-QUEUE_KEY = "storm-queue-key-" + "q" * 24
-ADVISOR_KEY = "storm-advisor-key-" + "a" * 24
+from benchmarks.common import (  # noqa: E402
+    ADVISOR_KEY, QUEUE_KEY, corpus_texts, free_port, fresh_database, pct, run_clients, server_env, start_server,
+    stop_server,
+)
+
 QUEUE_POLL_PAUSE = 0.02
 
 
 def texts(limit: int = 1500) -> list[str]:
+    """Short openers (a quarter of the service's limit), so that writes, not the model, are measured."""
     from triage.labels import MAX_TEXT_CHARS
 
-    out = []
-    for path in sorted((ROOT / "training" / "data" / "seed").glob("*.jsonl")):
-        for line in path.read_text(encoding="utf-8").splitlines():
-            if line.strip():
-                text = json.loads(line)["text"]
-                if text.strip() and len(text) <= MAX_TEXT_CHARS // 4:
-                    out.append(text)
-    random.Random(5).shuffle(out)
-    return out[:limit]
-
-
-def pct(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered) + 0.5) - 1))]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def fresh_postgres(base_url: str) -> tuple[str, callable]:
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    base = make_url(base_url)
-    name = f"triage_storm_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT", hide_parameters=True)
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-
-    def drop():
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-    return base.set(database=name).render_as_string(hide_password=False), drop
+    return corpus_texts(limit, max_chars=MAX_TEXT_CHARS // 4, seed=5)
 
 
 class Server:
@@ -96,43 +56,17 @@ class Server:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = data_dir.parent / "server.log"
-        env = {k: v for k, v in os.environ.items() if not k.startswith("TRIAGE_")}
-        env.update(TRIAGE_DATA_DIR=str(data_dir), TRIAGE_DATABASE_URL=database_url, TRIAGE_LOG_LEVEL="warning",
-                   TRIAGE_API_KEYS=f"queue:{QUEUE_KEY},advisor:{ADVISOR_KEY}")
-        for name in ("TRIAGE_SPACY_MODEL", "TRIAGE_MODEL_DIR"):
-            if name in os.environ:
-                env[name] = os.environ[name]
-        self.env = env
-        self.proc: subprocess.Popen | None = None
+        self.env = server_env(TRIAGE_DATA_DIR=str(data_dir), TRIAGE_DATABASE_URL=database_url,
+                              TRIAGE_API_KEYS=f"queue:{QUEUE_KEY},advisor:{ADVISOR_KEY}")
+        self.proc = None
 
     def __enter__(self) -> "Server":
-        import httpx
-
-        with open(self.log_path, "wb") as log:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "triage_cli.main", "serve", "--host", "127.0.0.1", "--port", str(self.port)],
-                cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-        deadline = time.monotonic() + 300
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise SystemExit(f"server exited: {self.log_path.read_text()[-2000:]}")
-            try:
-                if httpx.get(self.url + "/readyz", timeout=1).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        self.__exit__()
-        raise SystemExit("server did not become ready in 300 s")
+        self.proc = start_server(self.env, self.port, self.log_path, timeout=300)
+        return self
 
     def __exit__(self, *_exc) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
+        if self.proc:
+            stop_server(self.proc, timeout=15)
 
 
 class Tally:
@@ -253,13 +187,7 @@ def creates(url: str, corpus: list[str], clients: int, total: int, tag: str, pid
                 body = {"chat_id": f"{tag}-c{k}-{j}", "text": corpus[(k * per_client + j) % len(corpus)]}
                 timed(tally, lambda: http.post("/v1/chats", json=body))
 
-    threads = [threading.Thread(target=client, args=(k,)) for k in range(clients)]
-    t0 = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=600)
-    wall = time.perf_counter() - t0
+    wall = run_clients(client, clients)
     n = max(1, len(tally.latencies))
     cpu = [cpu_seconds(p) - c for p, c in zip((pid, *children), cpu0)] if pid else [float("nan"), float("nan")]
     return {"create_p50_ms": pct(tally.latencies, 50) * 1000, "create_p99_ms": pct(tally.latencies, 99) * 1000,
@@ -329,7 +257,7 @@ def main(argv=None) -> int:
             if not args.postgres_url:
                 print("postgres: skipped (no --postgres-url and no TRIAGE_TEST_POSTGRES_URL)", flush=True)
                 continue
-            url, drop = fresh_postgres(args.postgres_url)
+            url, drop = fresh_database(args.postgres_url, "triage_storm")
             try:
                 summaries.append(run_database(name, url, args, corpus, tmp))
             finally:

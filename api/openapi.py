@@ -7,12 +7,14 @@ document is completed once, here, from ERROR_RESPONSES and facts about each oper
 
 - 422 (validation_error, and the routes' own 422 codes): every operation with parameters or a body;
 - 401 / 403: every operation that takes the API key (declares the bearer security scheme);
-- 400 (an invalid Content-Length) and 413 (body too large): every method with a body (the
-  middleware reads the body of POST, PUT, PATCH and DELETE);
+- 400 (an invalid Content-Length), 408 (the body did not arrive in time) and 413 (body too large):
+  every method with a body (the middleware reads the body of POST, PUT, PATCH and DELETE);
 - 404: every operation with a path parameter (unknown chat, record or model version);
 - 503 (database_unavailable, audit_unavailable): every operation under /v1 (they use the database).
 
-What a route declares itself (such as 409 and its description) is kept.
+What a route declares itself (such as 409 and its description) is kept. Not listed per operation:
+the connection-level 408 and 431 of api/slow_clients.py (headers too slow or too large), plain-text
+answers sent before any route is known, as a proxy would send them.
 """
 
 from __future__ import annotations
@@ -33,11 +35,14 @@ ERROR_RESPONSES: dict[int, dict[str, Any]] = {
                                             "`WWW-Authenticate: Bearer`"},
     403: {"model": ErrorOut, "description": "The key's role may not do this (`forbidden`)"},
     404: {"model": ErrorOut, "description": "Not found (`chat_not_found`, `record_not_found`, ...)"},
+    408: {"model": ErrorOut, "description": "The body did not arrive within TRIAGE_BODY_TIMEOUT_SECONDS "
+                                            "(`body_timeout`); the connection is closed"},
     413: {"model": ErrorOut, "description": "The body is larger than TRIAGE_MAX_BODY_BYTES (`body_too_large`)"},
     422: {"model": ErrorOut, "description": "Invalid input (`validation_error` with one `detail` item per problem, "
                                             "or a specific code); `field` names the first field concerned"},
-    503: {"model": ErrorOut, "description": "The database (`database_unavailable`) or the audit records "
-                                            "(`audit_unavailable`) are unavailable; `Retry-After` says when to retry"},
+    503: {"model": ErrorOut, "description": "The database (`database_unavailable`, `database_busy`) or the audit "
+                                            "records (`audit_unavailable`) are unavailable; `Retry-After` says when "
+                                            "to retry"},
 }
 
 
@@ -54,7 +59,7 @@ def _statuses(path: str, method: str, operation: dict[str, Any]) -> list[int]:
     if operation.get("security"):
         statuses += [401, 403]
     if method in BODY_METHODS:
-        statuses += [400, 413]
+        statuses += [400, 408, 413]
     if any(p.get("in") == "path" for p in params):
         statuses.append(404)
     if path.startswith("/v1/"):

@@ -218,3 +218,22 @@ def clone_model(root: Path, version: str, new_version: str, **manifest_changes) 
     manifest.update(manifest_changes)
     (target / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
     return target
+
+
+def queue_items(client) -> list[dict]:
+    """The advisor queue's items (asserting the read succeeded)."""
+    r = client.get("/v1/queue", headers=auth("advisor"))
+    assert r.status_code == 200, r.text
+    return r.json()["items"]
+
+
+def stored_triage_keys(db_url: str) -> list[str]:
+    """The request keys of POST /v1/triage's audit records, read from the database directly."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            return [k for (k,) in conn.execute(text("SELECT request_key FROM audit_records WHERE source = 'triage'"))]
+    finally:
+        engine.dispose()

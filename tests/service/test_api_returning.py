@@ -6,17 +6,11 @@ from __future__ import annotations
 
 import threading
 
-from service.helpers import auth
+from service.helpers import auth, queue_items
 
 Q, A, R = auth("queue"), auth("advisor"), auth("reviewer")
 FIRST = "mijn vader slaat mij als hij gedronken heeft"
 AGAIN = "ik ben het weer, hij is vanavond weer boos en ik ben bang"
-
-
-def queue(client):
-    r = client.get("/v1/queue", headers=A)
-    assert r.status_code == 200, r.text
-    return r.json()["items"]
 
 
 def test_the_same_chat_id_after_closing_waits_as_a_new_linked_conversation(make_client, db_url):
@@ -38,7 +32,7 @@ def test_the_same_chat_id_after_closing_waits_as_a_new_linked_conversation(make_
     assert earlier["triage"]["minor"] is True and earlier["triage"]["overridden"] == ["minor"]
     assert earlier["claimed_by"] == "env:advisor#2"
     # The queue shows the returning client with the link; the earlier chat points forward.
-    [item] = queue(client)
+    [item] = queue_items(client)
     assert item["chat_id"] == "wa-77~2" and item["previous_chat_id"] == "wa-77"
     old = client.get("/v1/chats/wa-77", headers=A).json()
     assert old["status"] == "closed" and old["next_chat_id"] == "wa-77~2" and old["previous"] == []
@@ -78,7 +72,7 @@ def test_a_message_after_the_client_left_opens_a_new_conversation(make_client, d
     r = client.post("/v1/chats", json={"chat_id": "web:5", "text": "hoi"}, headers=Q)
     assert r.status_code == 201 and r.json()["chat_id"] == "web:5~3"
     assert [p["chat_id"] for p in r.json()["previous"]] == ["web:5~2", "web:5"]
-    assert [i["chat_id"] for i in queue(client)] == ["web:5~3"]
+    assert [i["chat_id"] for i in queue_items(client)] == ["web:5~3"]
 
 
 def test_racing_returns_make_one_conversation(make_client, db_url):
@@ -102,7 +96,7 @@ def test_racing_returns_make_one_conversation(make_client, db_url):
         t.join()
     assert {chat for _, chat in codes} == {"c~2"}, codes
     assert sorted(code for code, _ in codes).count(201) == 1, codes
-    assert [i["chat_id"] for i in queue(client)] == ["c~2"]
+    assert [i["chat_id"] for i in queue_items(client)] == ["c~2"]
 
 
 def test_long_platform_ids_keep_unique_conversation_ids(make_client, sqlite_url):

@@ -9,7 +9,7 @@ from sqlalchemy import create_engine, update
 
 from api.chats import lapse_override
 from api.db.models import Chat, utcnow
-from service.helpers import advisor_key, auth
+from service.helpers import advisor_key, auth, queue_items
 
 Q, A, ADM = auth("queue"), auth("advisor"), auth("admin")
 HELP = "help"
@@ -23,12 +23,6 @@ def post_chat(client, chat_id, text, minutes_ago=0):
     r = client.post("/v1/chats", json={"chat_id": chat_id, "text": text, "received_at": received}, headers=Q)
     assert r.status_code == 201, r.text
     return r.json()
-
-
-def queue(client):
-    r = client.get("/v1/queue", headers=A)
-    assert r.status_code == 200, r.text
-    return r.json()["items"]
 
 
 # --- 1. an override never hides new danger ---------------------------------------------------
@@ -52,7 +46,7 @@ def test_the_issue_scenario_override_lapses_on_new_danger(make_client, db_url):
     assert alert["kind"] == "override_lapsed" and "doodsbedreiging" in alert["text_nl"]
     assert "Anouk" in alert["text_nl"] and "vervallen" in alert["text_nl"]
     assert chat["position"] == 1
-    items = queue(client)
+    items = queue_items(client)
     assert items[0]["chat_id"] == "help" and items[0]["triage"]["alert"] == alert
     history = client.get("/v1/chats/help", headers=A).json()["history"]
     lapsed = [e for e in history if e["kind"] == "override_lapsed"]
@@ -119,18 +113,18 @@ def test_acute_chats_are_ordered_by_severity_with_the_reason(make_client, db_url
     post_chat(client, "help", HELP, minutes_ago=9)
     post_chat(client, "knife", KNIFE_NOW, minutes_ago=1)
     post_chat(client, "strangled", STRANGLED, minutes_ago=2)
-    items = {i["chat_id"]: i for i in queue(client)}
+    items = {i["chat_id"]: i for i in queue_items(client)}
     knife, strangled = items["knife"], items["strangled"]
     assert knife["triage"]["urgency"] == strangled["triage"]["urgency"] == "acute"
     assert knife["triage"]["severity"] > 0 and knife["triage"]["severity_nl"].startswith("Nu:")
-    acute = [i for i in queue(client) if i["triage"]["urgency"] == "acute"]
+    acute = [i for i in queue_items(client) if i["triage"]["urgency"] == "acute"]
     severities = [i["triage"]["severity"] for i in acute]
     assert severities == sorted(severities, reverse=True)
     if items["help"]["triage"]["urgency"] == "acute":  # depends on the model; if acute it must wait behind
         assert items["help"]["position"] > max(knife["position"], strangled["position"])
     assert acute[0]["reason_nl"].startswith("Acuut, de ernstigste van")
     assert acute[0]["triage"]["severity_nl"] in acute[0]["reason_detail_nl"]
-    assert "prioriteit" not in " ".join(i["reason_nl"].lower() for i in queue(client))
+    assert "prioriteit" not in " ".join(i["reason_nl"].lower() for i in queue_items(client))
 
 
 # --- 3. nothing gets stuck ---------------------------------------------------------------------
@@ -156,7 +150,7 @@ def test_a_claim_without_sign_of_life_returns_to_the_queue(make_client, db_url):
     assert "Anouk" in chat["triage"]["returned"]["text_nl"]
     assert [e["kind"] for e in chat["history"]][-1] == "claim_expired"
     assert chat["received_at"] == received, "the chat keeps its waiting time"
-    items = queue(client)
+    items = queue_items(client)
     assert items[0]["chat_id"] == "c" and items[0]["triage"]["returned"]["from"] == "Anouk"
     # Anouk's page comes back: the claim is gone and she is told so.
     r = client.post("/v1/chats/c/heartbeat", json={"advisor": "Anouk"}, headers=anouk)

@@ -11,9 +11,8 @@ import time
 
 import httpx
 import pytest
-from sqlalchemy import create_engine, text
 
-from service.helpers import auth, server_env
+from service.helpers import auth, server_env, stored_triage_keys
 
 Q = auth("queue")
 TEXTS = ["mijn vader slaat mij, ik ben 12", "mijn buurman schreeuwt elke avond tegen zijn vrouw",
@@ -51,15 +50,6 @@ def _load_then_kill(server, seconds: float, clients: int = 8) -> list[str]:
     return acked
 
 
-def _stored(db_url: str) -> list[str]:
-    engine = create_engine(db_url)
-    try:
-        with engine.connect() as conn:
-            return [k for (k,) in conn.execute(text("SELECT request_key FROM audit_records WHERE source = 'triage'"))]
-    finally:
-        engine.dispose()
-
-
 @pytest.mark.slow
 def test_kill_9_under_load_loses_no_acknowledged_record(servers, tmp_path, db_url):
     # Predictions in the server process: a faster start; the outbox does not depend on where
@@ -71,7 +61,7 @@ def test_kill_9_under_load_loses_no_acknowledged_record(servers, tmp_path, db_ur
     assert len(acked) >= 20
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        stored = _stored(db_url)
+        stored = stored_triage_keys(db_url)
         if set(acked) <= set(stored):
             break
         time.sleep(0.2)

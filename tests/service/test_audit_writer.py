@@ -16,7 +16,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
-from service.helpers import audit_record_id, auth, unique_text
+from service.helpers import audit_record_id, auth, stored_triage_keys, unique_text
 
 Q, R = auth("queue"), auth("reviewer")
 TEXTS = ["mijn vader slaat mij, ik ben 12", "mijn buurman schreeuwt elke avond tegen zijn vrouw",
@@ -28,15 +28,6 @@ def _count(db_url: str, where: str = "source = 'triage'") -> int:
     try:
         with engine.connect() as conn:
             return conn.execute(text(f"SELECT count(*) FROM audit_records WHERE {where}")).scalar_one()
-    finally:
-        engine.dispose()
-
-
-def _keys_in_db(db_url: str) -> list[str]:
-    engine = create_engine(db_url)
-    try:
-        with engine.connect() as conn:
-            return [k for (k,) in conn.execute(text("SELECT request_key FROM audit_records WHERE source = 'triage'"))]
     finally:
         engine.dispose()
 
@@ -183,7 +174,7 @@ def test_a_database_outage_does_not_freeze_the_service_nor_lose_records(make_cli
         outage.end()
     writer = client.app.state.runtime.audit_writer
     assert writer.flush(30)
-    assert sorted(_keys_in_db(db_url)) == sorted(acked)
+    assert sorted(stored_triage_keys(db_url)) == sorted(acked)
     assert client.post("/v1/triage", json={"text": "weer open"}, headers=Q).status_code == 200
     assert client.get("/readyz").json()["checks"]["audit"] == "ok"
 
@@ -230,7 +221,7 @@ def test_shutdown_drains_and_what_the_database_refused_is_replayed_at_the_next_s
     client = make_client(db_url)  # the next start replays them
     assert client.app.state.runtime.audit_writer.flush(20)
     assert _count(db_url) == 6
-    assert {r.headers["x-audit-record-key"] for r in answers} <= set(_keys_in_db(db_url))
+    assert {r.headers["x-audit-record-key"] for r in answers} <= set(stored_triage_keys(db_url))
     _wait_for(lambda: not list(_outbox(client).glob("*.jsonl")))  # the replayed segment is deleted
 
 
@@ -262,7 +253,7 @@ def test_a_replay_never_duplicates_and_skips_torn_lines(make_client, db_url, tmp
     (_outbox(client) / f"{dead}.lock").touch()
     writer._adopt()
     assert writer.flush(10)
-    keys = _keys_in_db(db_url)
+    keys = stored_triage_keys(db_url)
     assert len(keys) == 4 and len(set(keys)) == 4 and f"{3:032x}" in keys
     assert {r.headers["x-audit-record-key"] for r in answers} <= set(keys)
     _wait_for(lambda: not segment.exists() and not (_outbox(client) / f"{dead}.lock").exists())

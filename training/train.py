@@ -21,7 +21,9 @@ from triage import __version__
 from triage.artifacts import REPORT, active_version, save_artifact, set_active
 from triage.estimator import TriageEstimator
 from triage.labels import URGENCIES
-from triage.model import TriageModel
+from triage.features import doc_text
+from triage.language import detect_language
+from triage.model import TriageModel, now_possible
 from triage.nlp import load_pipeline, pipeline_info
 from triage.priors import PriorShift
 from triage.settings import Settings, get_settings
@@ -126,7 +128,8 @@ def train(data: list[Path] | None = None, out: Path | None = None, eval_sets: di
     policy, tuning = tune_urgency_policy(
         urgency_oof[:, order], floor_ranks([d._.red_flags for d in docs]), labels["urgency"],
         weights=deployment_weights(labels["urgency"], prior_shift.deployment["urgency"]),
-        alert_budget=settings.acute_alert_budget)
+        alert_budget=settings.acute_alert_budget,
+        now_possible=np.array([now_possible(d, detect_language(doc_text(d))[0]) for d in docs]))
     log(f"urgency policy: {policy}; out-of-fold acute recall {tuning['oof_acute_recall']}, share called acute at "
         f"deployment priors {tuning['oof_share_acute_at_deployment_priors']} (budget {settings.acute_alert_budget})")
 

@@ -53,11 +53,15 @@ def floor_ranks(flag_lists: Sequence[Sequence]) -> np.ndarray:
     return np.array([min([URGENCY_RANK[f.floor] for f in flags if f.floor] or [none]) for flags in flag_lists])
 
 
-def decide_ranks(proba: np.ndarray, floors: np.ndarray, acute_t: float, high_t: float, guard_t: float) -> np.ndarray:
+def decide_ranks(proba: np.ndarray, floors: np.ndarray, acute_t: float, high_t: float, guard_t: float,
+                 now_possible: np.ndarray | None = None) -> np.ndarray:
     """Vectorised UrgencyPolicy.decide: proba columns in URGENCIES order, returns urgency ranks."""
     ranks = np.where(proba[:, 2] >= proba[:, 3], 2, 3)
     ranks = np.where((proba[:, 0] + proba[:, 1] >= high_t) | (proba[:, 0] >= guard_t), 1, ranks)
-    ranks = np.where(proba[:, 0] >= acute_t, 0, ranks)
+    acute = proba[:, 0] >= acute_t
+    if now_possible is not None:
+        acute &= now_possible
+    ranks = np.where(acute, 0, ranks)
     return np.minimum(ranks, floors)
 
 
@@ -78,7 +82,8 @@ def deployment_weights(gold: Sequence[str], priors: dict[str, float]) -> np.ndar
 
 
 def tune_urgency_policy(proba: np.ndarray, floors: np.ndarray, gold: Sequence[str],
-                        weights: np.ndarray | None = None, alert_budget: float = 1.0) -> tuple[UrgencyPolicy, dict]:
+                        weights: np.ndarray | None = None, alert_budget: float = 1.0,
+                        now_possible: np.ndarray | None = None) -> tuple[UrgencyPolicy, dict]:
     gold_ranks = np.array([URGENCY_RANK[g] for g in gold])
     weights = np.ones(len(gold_ranks)) if weights is None else np.asarray(weights, dtype=float)
     total = weights.sum()
@@ -90,7 +95,7 @@ def tune_urgency_policy(proba: np.ndarray, floors: np.ndarray, gold: Sequence[st
             if g > a:
                 continue
             for h in HIGH_GRID:
-                ranks = decide_ranks(proba, floors, a, h, g)
+                ranks = decide_ranks(proba, floors, a, h, g, now_possible)
                 called = ranks == 0
                 recall = float(called[acute].mean()) if acute.any() else 1.0
                 fell = int((ranks[acute] >= 2).sum())

@@ -9,7 +9,7 @@ never lower it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 
 from triage.labels import URGENCY_RANK, more_urgent
@@ -33,9 +33,16 @@ class UrgencyPolicy:
             return "high"
         return "normal" if scores["normal"] >= scores["low"] else "low"
 
-    def decide(self, scores: Mapping[str, float], flags: Iterable[RedFlag]) -> tuple[str, str, list[RedFlag]]:
-        """(urgency, urgency from the model alone, the flags that raised it)."""
+    def decide(self, scores: Mapping[str, float], flags: Sequence[RedFlag],
+               now_possible: bool = True) -> tuple[str, str, list[RedFlag]]:
+        """(urgency, urgency from the model alone, the flags that raised it).
+
+        now_possible=False (a Dutch message told entirely in the past, triage.cues.told_in_past): the
+        scores alone cannot make it acute, which the guide keeps for danger now or within hours; they
+        make it high at most. A red flag about now still raises it to acute."""
         model_urgency = self.from_scores(scores)
+        if model_urgency == "acute" and not now_possible:
+            model_urgency = "high"
         urgency = model_urgency
         raised_by: list[RedFlag] = []
         for flag in flags:

@@ -41,6 +41,7 @@ CUE_NL = {
     "childhood_recall": "vertelt over de eigen jeugd",
     "end_tense=pres": "eindigt in de tegenwoordige tijd",
     "end_tense=past": "eindigt in de verleden tijd",
+    "told_in_past": "verteld in de verleden tijd, zonder woord voor nu",
     "end_time=now": "laatste zinnen gaan over nu",
     "end_question": "eindigt met een vraag",
     "story_then_present": "verhaal over vroeger, daarna het heden",

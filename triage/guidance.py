@@ -71,6 +71,7 @@ RED_FLAGS: dict[str, str] = {
     "honour_related": "eergerelateerd of huwelijksdwang",
     "sexual_violence": "seksueel geweld",
     "emergency_call": "hulpdiensten gebeld",
+    "physical_violence": "fysiek geweld",
 }
 TOPIC_NL: dict[str, str] = {
     "physical": "lichamelijk geweld",

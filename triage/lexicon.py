@@ -5,6 +5,8 @@ not know chat spelling ("mn", "gewurgt"). Flemish and common English forms are i
 people write them.
 """
 
+import re
+
 NEGATIONS = frozenset({"niet", "nie", "ni", "nooit", "geen", "gene", "niemand", "niks", "niets", "nergens",
                        "never", "not", "no", "nothing", "don't", "didnt", "didn't", "doesnt", "doesn't"})
 
@@ -131,3 +133,12 @@ def is_now_word(tok) -> bool:
 
 TIME_PAST = frozenset({"vroeger", "geleden", "toen", "destijds", "ooit", "jeugd", "kind", "verleden",
                        "vorig", "jaren", "ago"})
+
+
+# An adult telling of their childhood: what happened then is past, however the verbs are tensed.
+CHILDHOOD_RECALL = re.compile(
+    r"\b(?:toen\s+ik\s+(?:klein|kind|jong|nog\s+thuis|\d{1,2})|als\s+kind|in\s+mijn\s+jeugd|mijn\s+jeugd|"
+    r"vroeger\s+thuis|opgegroeid|ik\s+ben\s+nu\s+\d{2}|inmiddels\s+\d{2}|jaren\s+later|"
+    r"when\s+i\s+was\s+(?:a\s+)?(?:kid|child|little|young)|as\s+a\s+(?:kid|child)|growing\s+up)",
+    re.I,
+)

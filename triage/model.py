@@ -153,10 +153,11 @@ class TriageModel:
             "topics": dict(zip(TOPICS, proba["topics"])),
         }
         flags = doc._.red_flags or []
-        urgency, model_urgency, raised_by = self.urgency_policy.decide(scores["urgency"], flags)
+        language, _ = detect_language(doc_text(doc))
+        urgency, model_urgency, raised_by = self.urgency_policy.decide(
+            scores["urgency"], flags, now_possible=now_possible(doc, language))
         role = max(scores["role"], key=scores["role"].get)
         minor = scores["minor"]["true"] >= 0.5
-        language, _ = detect_language(doc_text(doc))
 
         tops = self._top_features(row, {"role": role, "minor": bool(minor), "urgency": model_urgency})
         explanation = {
@@ -190,6 +191,12 @@ class TriageModel:
         columns = [self._explain_cols[head][labels[head]] for head in EXPLAINED_HEADS]
         contrib = self._explain_w[indices][:, columns] * values[:, None]
         return {head: top_features(indices, contrib[:, k], self._names) for k, head in enumerate(EXPLAINED_HEADS)}
+
+
+def now_possible(doc, language: str) -> bool:
+    """False for a Dutch message told entirely in the past (the tense is read by the Dutch parser, so
+    other languages keep every possibility)."""
+    return not (language == "nl" and (doc._.cues or {}).get("told_in_past"))
 
 
 class TextError(ValueError):

@@ -16,7 +16,7 @@ from spacy.language import Language
 from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc, Span
 
-from triage.lexicon import NEGATIONS, is_now_word
+from triage.lexicon import CHILDHOOD_RECALL, NEGATIONS, is_now_word
 
 # ---------------------------------------------------------------------------------------------
 # Pattern language: a list of word sets (a word or phrase, matched on LOWER or LEMMA) and gaps
@@ -105,6 +105,21 @@ SPREAD = _w("verspreiden", "verspreidt", "versturen", "verstuurt", "doorsturen",
             "posten", "post", "delen", "deelt", "opsturen", "internet", "send", "sends", "share", "leak", "leaks",
             "publish")
 SITTEN = _w("zitten")
+# Physical violence against a person (the guide: recent or repeated physical violence is high). The verb
+# alone is not enough ("dat slaat nergens op", "hij slaat met zijn vuist op tafel"): a person is its object,
+# or the verb is passive ("ze wordt geslagen").
+HIT = _w("slaan", "slaat", "sla", "sloeg", "sloegen", "geslagen", "schoppen", "schopt", "schopte", "schopten",
+         "geschopt", "trappen", "trapt", "trapte", "trapten", "getrapt", "stompen", "stompt", "stompte", "gestompt",
+         "meppen", "mept", "mepte", "gemept", "hit", "hits", "hitting", "beat", "beats", "beating", "beaten",
+         "kick", "kicks", "kicked", "punch", "punches", "punched")
+MISHANDELT = _w("mishandelen", "mishandelt", "mishandeld", "mishandelde", "mishandelden", "mishandelt.")
+HIT_OBJ = OBJ | _w("kinderen", "kind", "kids", "zoon", "dochter", "zoontje", "dochtertje", "broertje", "zusje",
+                   "broer", "zus", "moeder", "vader", "vrouw", "vriendin", "vriend", "children", "wife", "mom",
+                   "mum", "us", "them", "jongens", "meisje", "jongen")
+PASSIVE = _w("word", "wordt", "werd", "werden", "worden", "got", "get", "gets", "been", "being")
+BLOWS = _w("klappen", "klap", "slaag", "tikken", "mep", "meppen", "trap", "trappen", "schop", "schoppen", "vuistslag")
+GIVE_GET = _w("geeft", "gaf", "gaven", "geven", "gegeven", "krijg", "krijgt", "kreeg", "kregen", "krijgen",
+              "gekregen", "verkocht", "verkoopt")
 
 # name -> (Dutch label, floors for (now/unspecified, recent, past), patterns)
 CUES: dict[str, tuple[str, tuple[str | None, str | None, str | None], list[list]]] = {
@@ -146,6 +161,13 @@ CUES: dict[str, tuple[str, tuple[str | None, str | None, str | None], list[list]
         [_w("ramt", "rammen", "bonkt", "bonken", "beukt", "beuken", "trapt", "schopt", "banging", "bangs",
             "kicking", "pounding"), gap(5), _w("deur", "slaapkamerdeur", "badkamerdeur", "voordeur", "door")],
         [_w("right"), _w("now")],
+    ]),
+    "physical_violence": ("fysiek geweld", ("high", "high", None), [
+        [HIT, gap(2), HIT_OBJ],
+        [HIT_OBJ, gap(3), HIT],
+        [PASSIVE, gap(3), HIT],
+        [MISHANDELT],
+        [GIVE_GET, gap(3), BLOWS],
     ]),
     "serious_injury": ("ernstig letsel", ("acute", "high", None), [
         [_w("bewusteloos", "unconscious", "bewustloos")],
@@ -377,7 +399,12 @@ def _time_words(words: set[str], text: str, habit_first: bool = False) -> str | 
 
 
 def _when(span: Span) -> str:
-    """now | recent | past | unspecified, from time words and else the verb's tense.
+    return _when_and_source(span)[0]
+
+
+def _when_and_source(span: Span) -> tuple[str, str]:
+    """(now | recent | past | unspecified, "words" | "tense" | "none"): when, and whether time words or
+    only the verb's tense told it.
 
     The cue's own clause decides first ("hij heeft me meerdere keren gewurgd, nu is het rustig" is
     habitual, not now), then its sentence. Repeated situations ("vaak", "elke week", "meerdere keren")
@@ -388,19 +415,34 @@ def _when(span: Span) -> str:
     clause = _clause(span)
     found = _time_words(_words(clause), clause.text.lower(), habit_first=True)
     if found:
-        return found
+        return found, "words"
     # The sentences the cue touches (the parser sometimes splits a sentence inside a cue).
     sent = span.doc[span[0].sent.start:span[-1].sent.end]
     found = _time_words(_words(sent), sent.text.lower())
     if found:
-        return found
-    verb = span.root if span.root.pos_ in ("VERB", "AUX") else span.root.head
+        return found, "words"
+    verb = _governing_verb(span)
+    if verb is None:
+        return "unspecified", "none"
     auxiliaries = [t for t in verb.children if t.dep_.startswith("aux")]
     if "Past" in verb.morph.get("Tense") and not any("Pres" in t.morph.get("Tense") for t in auxiliaries):
-        return "recent"
+        return "recent", "tense"
     if "Part" in verb.morph.get("VerbForm") and auxiliaries and _told_before_the_end(span, sent, verb, auxiliaries):
-        return "recent"
-    return "unspecified"
+        return "recent", "tense"
+    return "unspecified", "none"
+
+
+def _governing_verb(span: Span):
+    """The verb a cue belongs to: the cue itself, or up its heads ("ze gebruikte hamers, messen of een
+    knuppel": "messen" hangs on "hamers", which hangs on "gebruikte"). None when no verb governs it."""
+    tok = span.root
+    for _ in range(4):
+        if tok.pos_ in ("VERB", "AUX"):
+            return tok
+        if tok.head is tok:
+            return None
+        tok = tok.head
+    return None
 
 
 def _told_before_the_end(span: Span, sent: Span, verb, auxiliaries) -> bool:
@@ -425,6 +467,46 @@ def _floor(cue: str, when: str) -> str | None:
     return now_floor
 
 
+def _negated_after(span: Span) -> bool:
+    """A negation closing the clause after the verb: "ik sla mijn kinderen niet", "hits me? never"."""
+    doc = span.doc
+    for tok in doc[span.end:min(len(doc), span.end + 3)]:
+        if tok.lower_ in CLAUSE_BREAK or tok.is_sent_start:
+            return False
+        if tok.lower_ in NEGATIONS:
+            return True
+    return False
+
+
+def _as_topic(tok) -> bool:
+    """A verb used as a noun: "het slaan van kinderen", "wat vinden jullie van slaan"."""
+    if "Inf" not in tok.morph.get("VerbForm") and tok.lower_ != tok.lemma_.lower():
+        return False
+    nxt = tok.doc[tok.i + 1].lower_ if tok.i + 1 < len(tok.doc) else ""
+    return (nxt == "van" or any(c.dep_ in ("det", "case") for c in tok.children)
+            or tok.dep_ in ("nsubj", "nmod", "obj", "obl"))
+
+
+def _physical_violence(span: Span, gaps: frozenset[int]) -> tuple[str, str | None] | None:
+    """when and floor of a physical-violence cue, or None when it is negated.
+
+    The guide: recent or repeated physical violence is high, violence of the past is normal. Only words
+    make it recent ("vorige week", "elke dag", "weer"); a story told in the simple past without them
+    ("mijn vader sloeg ons"), or an adult telling of their childhood, is the past.
+    """
+    if _negated_after(span) or any(t.is_sent_start or t.lower_ in (".", "!", "?", ";") for t in span[1:]):
+        return None  # negated, or pieced together across two sentences ("... met deuren slaat. Onze kinderen")
+    if any(_as_topic(t) for t in span if t.lower_ in HIT or t.lemma_.lower() in HIT):
+        return None  # "is het slaan van kinderen verboden?": a question about a topic, not an act
+    when, source = _when_and_source(span)
+    text = span.doc._.text if span.doc.has_extension("text") and span.doc._.text is not None else span.doc.text
+    if when != "now" and CHILDHOOD_RECALL.search(text):
+        when = "past"
+    elif when == "recent" and source == "tense":
+        when = "past"
+    return when, _floor("physical_violence", when)
+
+
 def find_red_flags(doc: Doc, matcher: ConceptMatcher) -> list[RedFlag]:
     matches = [(Span(doc, start, end, label=cue), gaps) for cue, start, end, gaps in matcher(doc)]
     flags: list[RedFlag] = []
@@ -435,9 +517,15 @@ def find_red_flags(doc: Doc, matcher: ConceptMatcher) -> list[RedFlag]:
         if (cue, span.start) in seen or _is_negated(span, gaps):
             continue
         seen.add((cue, span.start))
-        when = _when(span)
-        flags.append(RedFlag(cue, CUES[cue][0], span.text, span.start_char, span.end_char, when,
-                             _floor(cue, when)))
+        if cue == "physical_violence":
+            judged = _physical_violence(span, gaps)
+            if judged is None:
+                continue
+            when, floor = judged
+        else:
+            when = _when(span)
+            floor = _floor(cue, when)
+        flags.append(RedFlag(cue, CUES[cue][0], span.text, span.start_char, span.end_char, when, floor))
     # One flag per cue and character range; keep the earliest, shortest.
     unique: list[RedFlag] = []
     covered: dict[str, list[tuple[int, int]]] = {}

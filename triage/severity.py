@@ -26,7 +26,7 @@ from typing import NamedTuple
 KIND_WEIGHT: dict[str, float] = {
     "weapon": 30, "strangulation": 30, "threat_to_kill": 25, "serious_injury": 25, "child_alone": 25,
     "suicide": 25, "locked_in": 20, "sexual_violence": 15, "honour_related": 15, "emergency_call": 10,
-    "happening_now": 10, "image_threat": 5, "hopelessness": 5,
+    "happening_now": 10, "physical_violence": 10, "image_threat": 5, "hopelessness": 5,
 }
 WHEN_FACTOR: dict[str, float] = {"now": 1.0, "unspecified": 0.6, "recent": 0.4, "past": 0.1}
 FURTHER_FLAG_SHARE = 0.25

@@ -232,3 +232,18 @@ def test_english_openers_are_read_like_dutch_ones(nlp):
     assert "harm_to=me" in found or "harm_obj=1st" in found
     flags = {f.cue for f in nlp("he grabbed me by the throat and said he will kill me")._.red_flags}
     assert {"strangulation", "threat_to_kill"} <= flags
+
+
+@pytest.mark.parametrize("text,told", [
+    # Testimonies and stories about then: the last sentences are in the past, nothing says now.
+    ("Kort na ons trouwen veranderde hij. Hij controleerde alles wat ik deed. Een paar weken later gooide hij "
+     "mijn telefoon kapot en schreeuwde hij dat ik niets waard was.", True),
+    ("Ik liep op eieren. Als ik iets verkeerd zei, was het al mis en sloeg de sfeer om.", True),
+    # Danger now, or a story that ends in the present.
+    ("Vroeger sloeg hij me vaak. Nu staat hij voor de deur en ik ben bang.", False),
+    ("Hij sloeg me vannacht en hij schreeuwde dat hij terugkwam.", False),  # "vannacht": now
+    ("hij heeft me geslagen", False),                                  # perfect: present auxiliary
+    ("help mn pa slaat mama", False),
+])
+def test_told_in_past(nlp, text, told):
+    assert bool(cues(nlp, text).get("told_in_past")) is told

@@ -97,3 +97,10 @@ def test_tuning_keeps_recall_and_respects_the_alert_budget():
     assert share == pytest.approx(summary["oof_share_acute_at_deployment_priors"], abs=1e-3)
     assert share <= 0.06 or summary["oof_acute_recall"] < 0.96  # the budget holds unless recall needs more
     assert tight.acute_threshold >= loose.acute_threshold or share <= 0.06
+
+
+def test_a_message_told_in_the_past_is_never_acute_by_its_scores():
+    proba = np.array([[0.6, 0.2, 0.15, 0.05], [0.6, 0.2, 0.15, 0.05], [0.6, 0.2, 0.15, 0.05]])
+    floors = np.array([4, 4, 0])  # the third has a red flag about now
+    ranks = decide_ranks(proba, floors, 0.3, 0.4, 0.1, now_possible=np.array([True, False, False]))
+    assert ranks.tolist() == [0, 1, 0]

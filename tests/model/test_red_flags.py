@@ -151,3 +151,35 @@ def test_past_weapon_has_no_floor(nlp):
 def test_no_flags_on_ordinary_worry(nlp):
     assert cues(nlp, "mijn vriend kijkt steeds in mijn telefoon en dat vind ik vervelend") == set()
     assert cues(nlp, "hoi, hoe werkt een melding eigenlijk?") == set()
+
+
+@pytest.mark.parametrize("text,when,floor", [
+    ("Mijn man slaat mij en de kinderen.", "unspecified", "high"),
+    ("Ze word geslagen en genegeerd door haar ouders.", "unspecified", "high"),
+    ("hij heeft me gisteren geschopt", "recent", "high"),
+    ("mijn vader slaat mijn broertje elke dag", "recent", "high"),
+    ("my stepdad hits me when he is drunk", "unspecified", "high"),
+    # Told in the simple past without a time word, or as an adult's childhood: the past (no floor).
+    ("mijn vader sloeg ons vroeger", "past", None),
+    ("Ik ben opgegroeid met een vader die mijn moeder sloeg.", "past", None),
+])
+def test_physical_violence_is_high_unless_it_is_the_past(nlp, text, when, floor):
+    assert ("physical_violence", when, floor) in flags(nlp, text)
+
+
+@pytest.mark.parametrize("text", [
+    "ik sla mijn kinderen niet, maar ik schreeuw wel",          # negation after the verb
+    "slaan doet hij niet, hij scheldt alleen",
+    "Is het slaan van kinderen bij wet verboden?",              # a topic, not an act
+    "Weet niet of dit ergens op slaat maar mijn vrouw weegt me elke week",
+    "hij gooit met dingen en slaat met deuren. Onze kinderen zijn bang",  # across two sentences
+    "hij slaat met zijn vuist op tafel",
+])
+def test_physical_violence_look_alikes_do_not_fire(nlp, text):
+    assert "physical_violence" not in cues(nlp, text)
+
+
+def test_a_listed_weapon_takes_the_tense_of_its_verb(nlp):
+    """"messen" hangs on "hamers", which hangs on the verb: every weapon of the list is told in the past."""
+    found = [f for f in nlp("Ze gebruikte hamers, messen of een knuppel als wapen.")._.red_flags if f.cue == "weapon"]
+    assert found and {f.when for f in found} == {"recent"} and {f.floor for f in found} == {"high"}

@@ -323,7 +323,9 @@ def extract_cues(doc: Doc) -> dict[str, float]:
     # Interactions a linear model cannot form itself: danger words told only about then.
     if "harm_tense=past" in cues and "harm_tense=pres" not in cues:
         add("harm_only_past")
-    if flags and all(f.when in ("past", "recent") for f in flags):
+    # Physical violence stays out: it is the common thread of a story, not a danger word that could be now.
+    danger = [f for f in flags if f.cue != "physical_violence"]
+    if danger and all(f.when in ("past", "recent") for f in danger):
         add("flags_not_now")
     return cues
 

@@ -176,6 +176,7 @@ _LEXICON = frozenset().union(
 )
 
 
+FLOOR_ONLY_FLAGS = frozenset({"physical_violence"})
 _LINKED_PRONOUNS = frozenset({"hij", "zij", "ze", "hem", "haar", "he", "she", "him", "her"})
 
 
@@ -316,16 +317,16 @@ def extract_cues(doc: Doc) -> dict[str, float]:
     if _SCHOOL_YEAR.search(text):
         add("school_year")
 
-    flags = doc._.red_flags or ()
+    # The physical-violence flag is a floor only, not a feature: the harm cues above already read who hits
+    # whom and when, and as a feature it made a story that ends in danger now look like one about then.
+    flags = [f for f in (doc._.red_flags or ()) if f.cue not in FLOOR_ONLY_FLAGS]
     for flag in flags:
         add(f"flag={flag.cue}")
         add(f"flag_when={flag.when}")
     # Interactions a linear model cannot form itself: danger words told only about then.
     if "harm_tense=past" in cues and "harm_tense=pres" not in cues:
         add("harm_only_past")
-    # Physical violence stays out: it is the common thread of a story, not a danger word that could be now.
-    danger = [f for f in flags if f.cue != "physical_violence"]
-    if danger and all(f.when in ("past", "recent") for f in danger):
+    if flags and all(f.when in ("past", "recent") for f in flags):
         add("flags_not_now")
     return cues
 

@@ -234,3 +234,70 @@ def test_rank_one_equals_the_entry_of_rank():
         for entry in rank(items, now):
             assert rank_one(items, entry.item.chat_id, now) == entry
     assert rank_one(items, "not-waiting", now) is None
+
+
+def _random_item(rnd: random.Random, chat_id: str, now: datetime) -> QueueItem:
+    """Every kind of chat, with the arrivals that make ties and near-ties: equal arrivals, arrivals
+    a head start apart (high 10 min == normal 40 min on paper) give or take a few microseconds
+    (where the priority's rounding decides), and arrivals in the future (clock skew)."""
+    base = now - timedelta(minutes=rnd.choice([0, 10, 40, 85, 120]))
+    offset = rnd.choice([timedelta(0), timedelta(microseconds=rnd.randint(-90, 90)),
+                         timedelta(minutes=rnd.choice([-30, -15, -10, 15, 30])),
+                         timedelta(seconds=rnd.uniform(-20_000, 0)), timedelta(seconds=rnd.uniform(0, 30))])
+    return QueueItem(chat_id, rnd.choice(["acute", "high", "normal", "low"]), rnd.random() < 0.3, base + offset,
+                     rnd.random() < 0.3, rnd.choice([0.0, 5.0, 10.0]), rnd.choice(["", "Ernstig."]))
+
+
+def test_queue_index_place_equals_the_full_ranking_as_chats_come_and_go():
+    """QueueIndex keeps the order incrementally (every chat write answers from it); its entry for
+    every waiting chat must be exactly rank()'s (position, priority, wait and both reasons), after
+    any sequence of arrivals, departures and changes, at any later time."""
+    from triage.queue import QueueIndex, rank_one
+
+    rnd = random.Random(31)
+    now = datetime(2026, 3, 2, 12, 0, tzinfo=timezone.utc)
+    for trial in range(60):
+        index, waiting, n = QueueIndex(), {}, 0
+        for step in range(rnd.randint(1, 60)):
+            if waiting and rnd.random() < 0.3:  # claimed, closed, left, or changed (a new version)
+                chat_id = rnd.choice(sorted(waiting))
+                index.discard(chat_id)
+                del waiting[chat_id]
+                if rnd.random() < 0.5:
+                    changed = _random_item(rnd, chat_id, now)._replace(waiting_since=rnd.choice(
+                        [now, now - timedelta(minutes=5)]))
+                    index.add(changed)
+                    waiting[chat_id] = changed
+            else:
+                n += 1
+                new = _random_item(rnd, f"c{n:03d}", now)
+                index.add(new)
+                waiting[new.chat_id] = new
+            when = now + timedelta(seconds=rnd.choice([0, 0.000001, 7, 600, 3600]))
+            assert len(index) == len(waiting)
+            assert sorted(i.chat_id for i in index.items()) == sorted(waiting)
+            full = rank(list(waiting.values()), when)
+            assert [index.place(r.item.chat_id, when) for r in full] == full, (trial, step)
+        assert index.place("not-waiting", now) is None
+        if waiting:
+            some = next(iter(waiting))
+            assert index.place(some, now) == rank_one(list(waiting.values()), some, now)
+
+
+def test_queue_index_refuses_what_rank_refuses():
+    from triage.queue import QueueIndex
+
+    index = QueueIndex()
+    index.add(QueueItem("a", "high", False, NOW))
+    with pytest.raises(ValueError, match="'a' is in the queue twice"):
+        index.add(QueueItem("a", "low", False, NOW))
+    with pytest.raises(ValueError, match="unknown urgency 'urgent'"):
+        index.add(QueueItem("b", "urgent", False, NOW))
+    with pytest.raises(ValueError, match="waiting_since of chat 'c' must be timezone-aware"):
+        index.add(QueueItem("c", "low", False, NOW.replace(tzinfo=None)))
+    with pytest.raises(ValueError, match="now must be timezone-aware"):
+        index.place("a", NOW.replace(tzinfo=None))
+    assert len(index) == 1 and "b" not in index and "c" not in index
+    index.discard("a")
+    index.discard("a")  # already gone: nothing to do
+    assert len(index) == 0

@@ -10,10 +10,15 @@ chats in full. The stored JSON summary is spliced in as text, never decoded and 
 The cache holds exactly the chats that were waiting at the last call, so text of a chat that was
 claimed, closed or left leaves this process's memory at the next call. Several server processes
 each keep their own cache; the version in the database keeps them all correct.
+
+Every chat write answers with the chat's place in the queue. For that the cache also keeps the
+waiting chats in queue order as they come and go (triage.queue.QueueIndex), so a write costs a
+read of (chat_id, version) and a few bisections, not a pass that ranks every waiting chat.
 """
 
 from __future__ import annotations
 
+import threading
 from datetime import datetime
 from typing import NamedTuple
 
@@ -23,11 +28,14 @@ from sqlalchemy import Text, cast, select
 from api.db.models import Chat, utcnow
 from api.db.session import Database
 from triage.labels import URGENCIES
-from triage.queue import QueueItem, RankedItem, rank, rank_one
+from triage.queue import QueueIndex, QueueItem, RankedItem, rank
 
 FETCH_CHUNK = 500  # chat ids per IN (...) query: well below every database's parameter limit
 
 _WAITING = select(Chat.chat_id, Chat.version).where(Chat.status == "waiting")
+# The same query as plain SQL for the DB-API cursor: SQLAlchemy's row objects for every waiting
+# chat on every chat write cost more than the query itself.
+_WAITING_SQL = str(_WAITING.compile(compile_kwargs={"literal_binds": True}))
 
 
 def _dumps(value) -> bytes:
@@ -43,32 +51,63 @@ class _Entry(NamedTuple):
 class QueueView:
     def __init__(self, db: Database):
         self.db = db
-        # Replaced whole, never mutated: a concurrent call reads the old or the new dict.
+        # The cached entries and their index, changed in place: the lock keeps them in step.
+        self._lock = threading.Lock()
         self._entries: dict[str, _Entry] = {}
+        self._versions: dict[str, int] = {}
+        self._index = QueueIndex()
 
-    def _current(self, conn=None) -> dict[str, _Entry]:
-        """The entries of the chats waiting now: (chat_id, version) of every waiting chat, and new or
-        changed chats in full; read in one snapshot, or on `conn` (a caller's open transaction)."""
-        if conn is None:
-            with self.db.snapshot() as snapshot:
-                return self._current(snapshot)
-        waiting = conn.execute(_WAITING).all()
-        known = self._entries
-        stale = [chat_id for chat_id, version in waiting if (e := known.get(chat_id)) is None or e.version != version]
+    @staticmethod
+    def _waiting(conn) -> dict[str, int]:
+        """(chat_id -> version) of every waiting chat, read before the lock is taken, in `conn`'s
+        transaction (begun first if need be, so that what the caller reads next sees the same state)."""
+        if not conn.in_transaction():
+            conn.begin()
+        cursor = conn.connection.cursor()
+        try:
+            cursor.execute(_WAITING_SQL)
+            return dict(cursor.fetchall())
+        finally:
+            cursor.close()
+
+    def _sync(self, conn, waiting: dict[str, int]) -> None:
+        """Makes the cache hold exactly the chats of `waiting` (read on `conn`); new or changed
+        chats are read in full on `conn`. Call with the lock held."""
+        if waiting == self._versions:
+            return  # the same chats in the same versions
+        known = self._versions
+        stale = [chat_id for chat_id, version in waiting.items() if known.get(chat_id) != version]
+        gone = known.keys() - waiting.keys()
         fresh = self._fetch(conn, stale) if stale else {}
-        if fresh or len(known) != len(waiting):
-            # A chat gone between the two reads (possible outside a snapshot) is left out.
-            entries = {chat_id: e for chat_id, _ in waiting if (e := fresh.get(chat_id) or known.get(chat_id))}
-            self._entries = entries  # only what waits now: nothing of ended chats stays in memory
-            return entries
-        return known  # the same chats in the same versions
+        for chat_id in (*gone, *stale):
+            if self._entries.pop(chat_id, None) is not None:  # nothing of ended chats stays in memory
+                self._index.discard(chat_id)
+                del known[chat_id]
+        for chat_id, entry in fresh.items():  # a chat gone between the two reads (outside a snapshot) is left out
+            self._index.add(entry.item)  # first: if it refuses the item, the cache stays in step
+            self._entries[chat_id] = entry
+            known[chat_id] = entry.version
 
     def place(self, chat_id: str, now: datetime | None = None, conn=None) -> RankedItem | None:
         """One waiting chat's entry in the queue (None if it does not wait): what every chat write
-        answers with. From the cached items and rank_one(), so a write neither reads every
-        waiting chat in full nor ranks the whole queue. `conn`: the caller's connection (a second
-        pooled connection per request could exhaust the pool)."""
-        return rank_one([e.item for e in self._current(conn).values()], chat_id, now or utcnow())
+        answers with. From the cached index (QueueIndex.place, equal to rank_one and rank()), so a
+        write neither reads every waiting chat in full nor ranks the whole queue. `conn`: the
+        caller's connection (a second pooled connection per request could exhaust the pool)."""
+        if conn is None:
+            with self.db.snapshot() as snapshot:
+                return self.place(chat_id, now, snapshot)
+        waiting = self._waiting(conn)
+        with self._lock:
+            self._sync(conn, waiting)
+            return self._index.place(chat_id, now or utcnow())
+
+    def _current(self) -> dict[str, _Entry]:
+        """The entries of the chats waiting now, read in one snapshot (a copy: ranked outside the lock)."""
+        with self.db.snapshot() as snapshot:
+            waiting = self._waiting(snapshot)
+            with self._lock:
+                self._sync(snapshot, waiting)
+                return dict(self._entries)
 
     def json(self, now: datetime | None = None) -> bytes:
         now = now or utcnow()

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import create_engine, text
 
-from service.helpers import advisor_key, auth
+from service.helpers import advisor_key, auth, queue_items
 from triage.labels import URGENCY_RANK
 
 Q, A = auth("queue"), auth("advisor")
@@ -169,6 +169,44 @@ def test_queue_of_another_instance_follows_every_change(make_client, db_url):
     writer.post("/v1/chats/low/close", json={"outcome": "advice"}, headers=A)
     assert list(queue()) == ["new"]
 
+
+
+def test_a_chats_place_equals_its_queue_entry_after_every_change(make_client, db_url):
+    """Every chat write answers with the chat's place from an order kept incrementally per server
+    process (api/queue_view.py, triage.queue.QueueIndex); GET /v1/queue ranks the whole queue. Two
+    app instances on one database, changes through one: the other's answer for each waiting chat
+    must equal its entry in the full ranking, and its queue must hold exactly the waiting chats."""
+    writer, reader = make_client(db_url), make_client(db_url)
+
+    def check():
+        waiting = {c["chat_id"] for c in reader.get("/v1/chats?status=waiting", headers=A).json()["items"]}
+        items = reader.get("/v1/queue", headers=A).json()["items"]
+        assert {i["chat_id"] for i in items} == waiting
+        for item in items:
+            for client in (reader, writer):
+                chat = client.get(f"/v1/chats/{item['chat_id']}", headers=A).json()
+                assert (chat["position"], chat["reason_nl"], chat["reason_detail_nl"]) == (
+                    item["position"], item["reason_nl"], item["reason_detail_nl"]), item["chat_id"]
+                assert abs(chat["priority"] - item["priority"]) < 0.01  # aging between the two reads
+
+    # Whole minutes ago (the reasons name the minutes waited), high 30 min after normal ties on paper.
+    for chat_id, text, minutes in (("low-a", LOW, 50), ("low-b", LOW, 20), ("child", CHILD, 12), ("hoi-a", HOI, 40),
+                                   ("hoi-b", HOI, 10), ("danger", DANGER, 2)):
+        assert create(writer, chat_id, text, minutes_ago=minutes)["position"] >= 1
+        check()
+    for urgency, chat_id in (("high", "hoi-b"), ("normal", "low-b"), ("acute", "low-a")):
+        r = writer.patch(f"/v1/chats/{chat_id}/triage", json={"urgency": urgency, "reason": "test"}, headers=A)
+        assert r.status_code == 200, r.text
+        check()
+    steps = (("post", "/v1/chats/child/claim", {"advisor": "Anouk"}), ("post", "/v1/chats/hoi-a/messages",
+             {"text": DANGER}), ("post", "/v1/chats/child/release", None), ("delete", "/v1/chats/hoi-b", None),
+             ("post", "/v1/chats/danger/close", {"outcome": "advice"}))
+    for method, path, body in steps:
+        headers = Q if path.endswith("messages") or method == "delete" else A
+        r = writer.request(method.upper(), path, json=body, headers=headers)
+        assert r.status_code == 200, r.text
+        check()
+    assert len(queue_items(reader)) == 4
 
 def test_release_keeps_waiting_time(client):
     create(client, "old", LOW, minutes_ago=30)

@@ -8,8 +8,8 @@ one took, so e.g. the digits of a date are not read again as a phone number):
 
 - EMAIL, URL: regexes. A bare domain ("bol.com") is an organisation, not personal: only a URL with
   a scheme, "www." or a path is replaced.
-- IBAN: regex + mod-97 checksum (country length checked for common countries). A mistyped IBAN is
-  not replaced: the checksum is what tells an IBAN from any other code.
+- IBAN: regex + python-stdnum's check (mod-97 checksum, the country's length and format). A
+  mistyped IBAN is not replaced: the checksum is what tells an IBAN from any other code.
 - BSN: 9 digits (also 1234.56.789 / 123 456 789) passing the elfproef. Where the elfproef cannot
   decide (a typo), a nearby "bsn" / "burgerservicenummer" / "sofinummer" still marks it.
 - KENTEKEN: the Dutch sidecodes 1-14 (e.g. 12-ABC-3, AB-123-C, 1-ABC-23, XX-99-XX).
@@ -58,8 +58,10 @@ import re
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
+
+from stdnum import iban as stdnum_iban
+from stdnum.nl import bsn as stdnum_bsn
 
 PLACEHOLDERS = {t: f"[{t}]" for t in (
     "NAAM", "TELEFOON", "EMAIL", "ADRES", "POSTCODE", "BSN", "IBAN", "GEBOORTEDATUM", "KENTEKEN", "URL", "SCHOOL")}
@@ -75,8 +77,8 @@ class Redaction:
 
 
 # --------------------------------------------------------------------------------------------
-# Word lists. Lower case. deduce's own lists (first names, places, streets, common words) are
-# read from the installed package; these complement them for chat text.
+# Word lists. Lower case. deduce's own lists (first names, places, common words) come from
+# deduce (see _Engine); these complement them for chat text.
 
 _LETTER = r"[^\W\d_]"
 _WORD_RE = re.compile(rf"{_LETTER}(?:{_LETTER}|['’-]{_LETTER})*")
@@ -164,19 +166,16 @@ sint-truiden beringen lommel maasmechelen bilzen diest aarschot liège luik namu
 bergen mons anderlecht schaerbeek elsene ixelles ukkel etterbeek molenbeek jette evere
 """.split())
 
-_DEDUCE_SRC = "data/lookup/src"
+# deduce's lists read through its own loader (items minus exceptions, sub-lists merged). Its built
+# lookup structures are not used for these two: the first-name trie drops names that are also
+# medical or common words ("amine", "adem") and splits hyphenated ones, the place trie adds
+# spelling variants; both would change what is redacted.
+_FIRST_NAME_LIST = "names/lst_first_name"
+_PLACE_LISTS = tuple(f"locations/lst_placename/lst_{s}" for s in ("residence", "municipality", "province", "region"))
 
 
-def _read_list(root: Path, *parts: str) -> set[str]:
-    """deduce's list (items minus exceptions), lower-cased; empty if the file is missing."""
-    d = root.joinpath(_DEDUCE_SRC, *parts)
-    items = {s.strip() for s in _lines(d / "items.txt")}
-    items -= {s.strip() for s in _lines(d / "exceptions.txt")}
+def _lower(items: Iterable[str]) -> set[str]:
     return {s.lower() for s in items if s}
-
-
-def _lines(path: Path) -> list[str]:
-    return path.read_text(encoding="utf-8").splitlines() if path.exists() else []
 
 
 # --------------------------------------------------------------------------------------------
@@ -210,17 +209,18 @@ class _Engine:
             if was_enabled:
                 gc.enable()
         self.lock = threading.Lock()
-        root = Path(deduce.__file__).resolve().parent
-        common = _read_list(root, "whitelist", "lst_common_word") | _read_list(root, "whitelist", "lst_stop_word")
+        from deduce.lookup_structs import load_raw_itemsets
+
+        lookup = self.deduce.lookup_structs  # the raw common and stop words, the prefixes as built
+        common = _lower(lookup["common_word"]) | _lower(lookup["stop_word"])
         self.common = frozenset(common | NOT_NAMES | ORGANISATIONS | REGIONS | RELATIONS | TITLES | GREETINGS
                                 | INTERFIXES)
+        raw = load_raw_itemsets(self.deduce.lookup_data_path, [_FIRST_NAME_LIST, *_PLACE_LISTS])
         # all_first_names for capitalised words, first_names for lower-case ones (no ordinary words)
-        self.all_first_names = frozenset(_read_list(root, "names", "lst_first_name") - self.common)
+        self.all_first_names = frozenset(_lower(raw["first_name"]) - self.common)
         self.first_names = frozenset(self.all_first_names - AMBIGUOUS_LOWER)
-        self.prefixes = frozenset(_read_list(root, "names", "lst_prefix"))
-        places: set[str] = set()
-        for sub in ("lst_residence", "lst_municipality", "lst_province", "lst_region"):
-            places |= _read_list(root, "locations", "lst_placename", sub)
+        self.prefixes = frozenset(_lower(lookup["prefix"]))
+        places = set().union(*(_lower(raw[name.rsplit("/lst_", 1)[1]]) for name in _PLACE_LISTS))
         self.places = frozenset(places | BE_PLACES | REGIONS)
 
     def annotations(self, text: str) -> list[tuple[str, int, int]]:
@@ -274,25 +274,18 @@ def load() -> None:
 
 
 def bsn_valid(digits: str) -> bool:
-    """The elfproef: 9*d1 + 8*d2 + ... + 2*d8 - 1*d9 is a multiple of 11."""
-    if not (digits.isdigit() and len(digits) == 9) or digits == "0" * 9:
-        return False
-    total = sum((9 - i) * int(c) for i, c in enumerate(digits[:8])) - int(digits[8])
-    return total % 11 == 0
-
-
-IBAN_LENGTHS = {"NL": 18, "BE": 16, "DE": 22, "FR": 27, "GB": 22, "LU": 20, "ES": 24, "IT": 27,
-                "PL": 28, "TR": 26, "MA": 28, "AT": 20, "CH": 21, "PT": 25, "IE": 22, "DK": 18}
+    """The elfproef (python-stdnum), for exactly nine digits: stdnum would also accept
+    separators and pad shorter numbers with zeros, which the BSN detector already handles."""
+    return digits.isdigit() and len(digits) == 9 and stdnum_bsn.is_valid(digits)
 
 
 def iban_valid(iban: str) -> bool:
-    """ISO 13616: the rearranged number, letters as 10-35, is 1 mod 97."""
+    """ISO 13616 (python-stdnum): mod-97 checksum and the country's length and BBAN format. A
+    mistyped IBAN is not one. Without the national check digits (check_country): the IBAN's own
+    checksum already tells it from other codes, and a number someone typed with a wrong bank
+    account digit is still theirs."""
     s = re.sub(r"\s", "", iban).upper()
-    if not re.fullmatch(r"[A-Z]{2}\d{2}[A-Z0-9]{11,30}", s):
-        return False
-    if len(s) != IBAN_LENGTHS.get(s[:2], len(s)):
-        return False
-    return int("".join(str(int(c, 36)) for c in s[4:] + s[:4])) % 97 == 1
+    return bool(re.fullmatch(r"[A-Z]{2}\d{2}[A-Z0-9]{11,30}", s)) and stdnum_iban.is_valid(s, check_country=False)
 
 
 # --------------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span, Token
 
 from triage.lexicon import (
-    CHILDHOOD_RECALL,
+    CHILDHOOD_RECALL, CLAUSE_BREAKS_CUES, THIRD_POSS, THIRD_POSS_PARSED,
     FIRST_OBJ, FIRST_PL_SUBJ, FIRST_POSS, FIRST_SG_SUBJ, HARM_VERBS, PROFESSIONS, RELATION_GROUPS,
     SCHOOL_WORDS, THIRD_PERSON, TIME_NOW, TIME_PAST, TIME_RECENT, WORK_WORDS, YOUTH_WORDS, is_now_word,
 )
@@ -121,13 +121,13 @@ def _possessor(tok: Token) -> str | None:
         if child.dep_.startswith("nmod:poss") or child.dep_ == "det":
             if child.lower_ in FIRST_POSS:
                 return "1st"
-            if child.lower_ in {"haar", "zijn", "z'n", "zn", "hun", "her", "his"}:
+            if child.lower_ in THIRD_POSS_PARSED:
                 return "3rd"
     if tok.i > 0:
         prev = tok.doc[tok.i - 1].lower_
         if prev in FIRST_POSS:
             return "1st"
-        if prev in {"haar", "zijn", "z'n", "zn", "hun"}:
+        if prev in THIRD_POSS:
             return "3rd"
     return None
 
@@ -136,8 +136,7 @@ _SUBJ_ME = frozenset({"ik", "k", "we", "wij", "i", "kik"})
 _SUBJ_OTHER = frozenset({"hij", "zij", "ze", "die", "he", "she", "they"})
 _OBJ_ME = frozenset({"me", "mij", "ons", "mezelf", "mij.", "me.", "m'n", "mn", "mijn", "my", "me,"})
 _PASSIVE_AUX = frozenset({"word", "werd", "wordt", "ben", "worden", "werden", "was", "am", "was", "get", "got"})
-_BREAKS = frozenset({",", ".", ";", "!", "?", "dat", "want", "omdat", "maar", "en", "als", "of", "\n", "toen",
-                     "terwijl", "but", "and", "because"})
+_BREAKS = CLAUSE_BREAKS_CUES
 
 
 def _surface_agency(doc: Doc, i: int) -> list[str]:

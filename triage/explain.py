@@ -54,7 +54,8 @@ _GROUP_NL = {"partner": "partner", "parent": "ouder", "child": "kind", "sibling"
              "client": "leerling/cliënt/patiënt"}
 
 
-_WHEN_NL = {"now": "nu", "recent": "recent", "past": "verleden", "unspecified": "onbekend"}
+# When a red flag happened (RedFlag.when), in Dutch; also the labels of the pages (api/routers/pages.py).
+WHEN_NL = {"now": "nu", "recent": "kort geleden", "past": "vroeger", "unspecified": "onbekend"}
 
 
 @lru_cache(maxsize=65536)
@@ -86,7 +87,7 @@ def describe(feature: str) -> tuple[str, str]:
 
         return "signaal", f"rode vlag: {CUES[value][0] if value in CUES else value}"
     if key == "flag_when":
-        return "signaal", f"rode vlag, tijd: {_WHEN_NL.get(value, value)}"
+        return "signaal", f"rode vlag, tijd: {WHEN_NL.get(value, value)}"
     return "signaal", name
 
 

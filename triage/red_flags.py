@@ -16,237 +16,64 @@ from spacy.language import Language
 from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc, Span
 
-from triage.lexicon import CHILDHOOD_RECALL, NEGATIONS, is_now_word
+from triage.lexicon import (
+    CHILDHOOD_RECALL, CLAUSE_BREAKS_FLAGS, FLAG_HABITUAL, FLAG_PAST, FLAG_PAST_PHRASES, FLAG_RECENT, NEGATIONS,
+    TIME_NOW_FLAGS, is_now_word, load_patterns, word_set,
+)
 
 # ---------------------------------------------------------------------------------------------
 # Pattern language: a list of word sets (a word or phrase, matched on LOWER or LEMMA) and gaps
-# ("gap", n) of up to n arbitrary tokens.
+# ("gap", n) of up to n arbitrary tokens. The patterns are data (triage/patterns/nl_en.json).
 
 
-def _w(*words: str) -> frozenset[str]:
-    return frozenset(w.lower() for w in words)
+def _slot(slot, sets: dict[str, frozenset[str]]):
+    """A pattern slot of the pattern file: a gap, the name of a flag set, or an inline word list."""
+    if isinstance(slot, dict):
+        return gap(int(slot["gap"]))
+    if isinstance(slot, str):
+        if slot not in sets:
+            raise RuntimeError(f"pattern file: flag slot '{slot}' names no list of flag_sets")
+        return sets[slot]
+    return word_set(slot, sets)
 
 
 def gap(n: int) -> tuple[str, int]:
     return ("gap", n)
 
 
-MES = _w("mes", "messen", "keukenmes", "vleesmes", "broodmes", "stanleymes", "zakmes", "pistool",
-         "revolver", "geweer", "vuurwapen", "wapen", "wapens", "bijl", "knuppel", "honkbalknuppel",
-         "machete", "boksbeugel", "taser", "knife", "gun", "schaar", "hamer", "kapmes", "jachtgeweer",
-         "vuurwapens", "mesje")
-NECK = _w("keel", "nek", "strot", "hals", "throat", "neck", "keeltje", "kele")
-SQUEEZE = _w("dichtknijpen", "dichtgeknepen", "dichtdrukken", "dichtgedrukt", "dichtdrukte", "dichtkneep",
-             "knijpen", "kneep", "knijpt", "geknepen", "drukken", "drukte", "drukt", "gedrukt", "dicht",
-             "toeknijpen", "toegeknepen", "greep", "grijpen", "gegrepen", "vastpakken", "vastgepakt",
-             "pakte", "gepakt", "pakken", "pakt", "knelde", "knellen", "dichtgeduwd", "vastgehouden",
-             "vasthouden", "hield", "grabbed", "grab", "grabs", "squeezed", "squeezing", "held", "pinned")
-HANDS = _w("hand", "handen", "handje", "arm", "armen", "hands", "hand's")
-KILL = _w("vermoorden", "vermoord", "vermoordt", "vermoordde", "vermoorde", "doodmaken", "doodgemaakt",
-          "doodslaan", "doodsteken", "doodschieten", "ombrengen", "omgebracht", "afmaken", "kill", "killen",
-          "kills", "murder", "vermoor", "vermoorden.", "doodmaakt", "doodmaak", "abmaken")
-DOOD = _w("dood", "dead")
-DOODVERB = _w("maken", "maak", "maakt", "maakte", "slaan", "slaat", "sla", "steken", "steekt", "schieten",
-              "schiet", "gemaakt")
-OBJ = _w("me", "mij", "je", "jou", "ons", "haar", "hem", "u", "jullie", "mn", "mama", "mam", "papa", "hun")
-AF = _w("af")
-LOCKED = _w("opsluiten", "opgesloten", "opgesloot", "locked", "ingesloten", "insluiten", "opgesloten.")
-SLOT = _w("slot", "op slot")
-DEUR = _w("deur", "deuren", "voordeur", "kamer", "kamerdeur", "slaapkamer")
-# Not "telefoon": a phone taken away is control (and a common punishment of teenagers), not being locked in.
-KEYS = _w("sleutel", "sleutels", "huissleutel", "huissleutels", "keys")
-TAKEN = _w("afgepakt", "afpakken", "afgenomen", "meegenomen", "meenemen", "verstopt", "verstoppen",
-           "gepakt", "pakte", "afgepakt.", "weggenomen", "ingenomen")
-NOW = _w("nu", "net", "zojuist", "zonet", "momenteel", "rn", "now", "seffens")
-NOW_HARM = _w("slaan", "slaat", "sla", "schoppen", "schopt", "trappen", "trapt", "stompen", "stompt",
-              "mishandelen", "mishandelt", "aanvallen", "steekt", "steken", "bonkt", "bonken",
-              "beuken", "beukt", "schreeuwen", "schreeuwt", "gillen", "gilt", "geschreeuw", "gegil",
-              "ingeslagen", "ingetrapt", "intrappen", "slopen", "sloopt", "gooit", "gooien", "bloedt",
-              "bloeden", "bloed", "hitting", "beating", "screaming", "breekt", "kapot", "geslagen",
-              "geschopt", "getrapt", "gestompt", "gegooid", "hits", "bedreigt", "dreigt")
-DOOR_THREAT = _w("deur", "raam", "ramen", "voordeur")
-NO = _w("niet", "nie", "ni", "not")
-CHILD = _w("kind", "kinderen", "kindje", "kindjes", "baby", "baby'tje", "peuter", "kleuter", "broertje",
-           "zusje", "broertjes", "zusjes", "zoontje", "dochtertje", "kids", "jongetje", "meisje", "kinders",
-           "kleine", "kleintje", "kleintjes", "kinderen", "buurkinderen", "buurkind")
-BABY = _w("baby", "baby'tje", "babytje", "kindje", "zoontje", "dochtertje", "pasgeboren", "pasgeborene",
-          "zuigeling", "peuter", "dreumes", "baby's")
-ALONE = _w("alleen", "alone", "allenig")
-ALONE_CTX = _w("thuis", "gelaten", "achtergelaten", "gelaten", "buiten", "balkon", "straat", "auto", "home",
-               "achter", "laten", "gelaten.", "sinds", "al")
-NOBODY = _w("niemand", "nobody")
-NOBODY_CTX = _w("komt", "haalt", "kijkt", "zorgt", "opgehaald", "halen")
-SUICIDE = _w("zelfmoord", "suïcide", "suicide", "zelfdoding", "zelfmoordpoging", "suïcidaal",
-             "suicidaal", "zelfmoordgedachten", "suïcidale", "suicidale", "zelfmoordgedachte",
-             "afscheidsbrief", "afscheidsbericht", "afscheidsbriefje", "suicidal")
-FIRST = _w("ik", "k", "i", "kik")
-WANT = _w("wil", "willen", "wilt", "wou", "wilde", "want")
-DEAD = _w("dood", "sterven", "die", "doodgaan")
-MYSELF = _w("mezelf", "mijzelf", "myself", "mzelf", "mijn leven", "mn leven")
-SELF_HARM = _w("aandoen", "doden", "ophangen", "vermoorden", "kill", "snijden", "verdrinken", "iets")
-END = _w("eind", "einde", "end")
-MAKE = _w("maken", "maak", "aan", "make")
-LIVE = _w("leven", "verder", "bestaan", "wakker")
-MEER = _w("meer")
-PILLS = _w("pillen", "pil", "tabletten", "medicijnen", "slaappillen", "pillen.", "pills", "strip", "strips")
-SWALLOW = _w("slikken", "slik", "geslikt", "innemen", "ingenomen", "nemen", "genomen")
-JUMP = _w("springen", "spring", "jump")
-HIGH_PLACE = _w("dak", "trein", "brug", "flat", "raam", "balkon")
-RAPE = _w("verkrachten", "verkracht", "verkrachting", "verkrachtte", "aanranden", "aangerand", "aanranding",
-          "misbruiken", "misbruikt", "misbruik", "rape", "raped", "molested", "seksueel")
-SIT = _w("zitten", "zit", "zat", "zaten", "gezeten", "aanzitten", "aangezeten")
-AAN = _w("aan")
-BODY_OBJ = _w("me", "mij", "mijn", "mn", "haar", "hem", "ons", "zusje", "dochter")
-NOT_SEE = _w("zie", "zien", "zag")
-IMAGES = _w("naaktfoto", "naaktfoto's", "naaktfotos", "naaktbeelden", "nudes", "nude", "filmpje", "filmpjes",
-            "seksfilmpje", "sexfilmpje", "naaktfilmpje", "foto's", "fotos", "video", "video's", "beelden", "pics",
-            "photos", "pictures", "videos")
-SPREAD = _w("verspreiden", "verspreidt", "versturen", "verstuurt", "doorsturen", "stuurt", "sturen", "online",
-            "posten", "post", "delen", "deelt", "opsturen", "internet", "send", "sends", "share", "leak", "leaks",
-            "publish")
-SITTEN = _w("zitten")
-# Physical violence against a person (the guide: recent or repeated physical violence is high). The verb
-# alone is not enough ("dat slaat nergens op", "hij slaat met zijn vuist op tafel"): a person is its object,
-# or the verb is passive ("ze wordt geslagen").
-HIT = _w("slaan", "slaat", "sla", "sloeg", "sloegen", "geslagen", "schoppen", "schopt", "schopte", "schopten",
-         "geschopt", "trappen", "trapt", "trapte", "trapten", "getrapt", "stompen", "stompt", "stompte", "gestompt",
-         "meppen", "mept", "mepte", "gemept", "hit", "hits", "hitting", "beat", "beats", "beating", "beaten",
-         "kick", "kicks", "kicked", "punch", "punches", "punched")
-MISHANDELT = _w("mishandelen", "mishandelt", "mishandeld", "mishandelde", "mishandelden", "mishandelt.")
-HIT_OBJ = OBJ | _w("kinderen", "kind", "kids", "zoon", "dochter", "zoontje", "dochtertje", "broertje", "zusje",
-                   "broer", "zus", "moeder", "vader", "vrouw", "vriendin", "vriend", "children", "wife", "mom",
-                   "mum", "us", "them", "jongens", "meisje", "jongen")
-PASSIVE = _w("word", "wordt", "werd", "werden", "worden", "got", "get", "gets", "been", "being")
-BLOWS = _w("klappen", "klap", "slaag", "tikken", "mep", "meppen", "trap", "trappen", "schop", "schoppen", "vuistslag")
-GIVE_GET = _w("geeft", "gaf", "gaven", "geven", "gegeven", "krijg", "krijgt", "kreeg", "kregen", "krijgen",
-              "gekregen", "verkocht", "verkoopt")
+def _flag_sets(data: dict) -> dict[str, frozenset[str]]:
+    sets: dict[str, frozenset[str]] = {}
+    for name, words in data["flag_sets"].items():
+        sets[name] = word_set(words, sets)
+    return sets
+
+
+def _cues(data: dict, sets: dict[str, frozenset[str]]) -> dict:
+    cues = {}
+    for name, spec in data["flags"].items():
+        floors = spec["floor"]
+        cues[name] = (spec["label_nl"], (floors["now"], floors["recent"], floors["past"]),
+                      [[_slot(slot, sets) for slot in pattern] for pattern in spec["patterns"]])
+    return cues
+
+
+_DATA = load_patterns()
+FLAG_SETS = _flag_sets(_DATA)
+# Read by the physical-violence logic below (a verb used as a noun).
+HIT = FLAG_SETS["HIT"]
 
 # name -> (Dutch label, floors for (now/unspecified, recent, past), patterns)
-CUES: dict[str, tuple[str, tuple[str | None, str | None, str | None], list[list]]] = {
-    "weapon": ("wapen", ("acute", "high", None), [[MES]]),
-    "strangulation": ("verwurging", ("acute", "high", "high"), [
-        [_w("wurgen", "wurg", "wurgt", "wurgde", "gewurgd", "gewurgt", "wurging", "verwurging", "verwurgen",
-            "verwurgd", "strangle", "strangled", "choke", "choked", "choking", "smoren", "gesmoord",
-            "wurgde", "wurgen.")],
-        [HANDS, gap(3), NECK],
-        [NECK, gap(3), SQUEEZE],
-        [SQUEEZE, gap(4), NECK],
-        [_w("geen", "nauwelijks", "bijna"), gap(1), _w("lucht", "adem", "asem")],
-        [_w("kussen"), gap(3), _w("gezicht", "hoofd", "mond")],
-    ]),
-    "threat_to_kill": ("doodsbedreiging", ("acute", "high", None), [
-        [KILL],
-        [DOODVERB, gap(3), DOOD],
-        [DOOD, gap(1), DOODVERB],
-        [_w("maken", "maak", "maakt"), OBJ, gap(2), AF],
-        [_w("maak", "maakt", "maken"), _w("je", "jou", "me", "mij", "haar", "hem", "u", "ons"), _w("kapot")],
-    ]),
-    "locked_in": ("opgesloten", ("acute", "high", None), [
-        [LOCKED],
-        [DEUR, gap(4), SLOT],
-        [KEYS, gap(4), TAKEN],
-        [_w("laat", "laten", "liet"), OBJ, gap(1), _w("niet", "nie", "ni"), gap(1), _w("weg", "eruit")],
-        # Separable verbs: the particle closes the clause ("hij sluit me elke avond op").
-        [_w("sluit", "sluiten", "sloot", "sloten"), gap(2), OBJ, gap(3), _w("op")],
-        [_w("sluit", "sluiten", "sloot", "sloten"), gap(2), CHILD, gap(3), _w("op")],
-        [_w("lock", "locks", "locking"), gap(3), _w("in", "up")],
-    ]),
-    "happening_now": ("gebeurt nu", ("acute", None, None), [
-        [NOW, gap(2), NOW_HARM],
-        [NOW_HARM, gap(2), NOW],
-        [_w("staat", "staan", "stond"), gap(3), DOOR_THREAT],
-        [_w("op dit moment"), gap(3), NOW_HARM],
-        [_w("is", "zijn", "zijn"), _w("aan"), _w("het"), NOW_HARM],
-        # Someone forcing a door the writer is behind: "hij ramt tegen de slaapkamerdeur".
-        [_w("ramt", "rammen", "bonkt", "bonken", "beukt", "beuken", "trapt", "schopt", "banging", "bangs",
-            "kicking", "pounding"), gap(5), _w("deur", "slaapkamerdeur", "badkamerdeur", "voordeur", "door")],
-        [_w("right"), _w("now")],
-    ]),
-    "physical_violence": ("fysiek geweld", ("high", "high", None), [
-        [HIT, gap(2), HIT_OBJ],
-        [HIT_OBJ, gap(3), HIT],
-        [PASSIVE, gap(3), HIT],
-        [MISHANDELT],
-        [GIVE_GET, gap(3), BLOWS],
-    ]),
-    "serious_injury": ("ernstig letsel", ("acute", "high", None), [
-        [_w("bewusteloos", "unconscious", "bewustloos")],
-        [_w("reageert", "reageren", "ademt", "beweegt"), _w("niet", "nie", "ni", "niet meer")],
-        [_w("ligt", "lag", "liggen"), gap(3), _w("grond", "vloer")],
-        [_w("bloedt", "bloeden", "bloedend", "bloedde", "bleeding")],
-        [_w("neergestoken", "stabbed", "doorgestoken")],
-        [_w("ben", "is", "werd", "zijn", "word"), _w("gestoken")],  # not "door een wesp gestoken"
-        # A shaken or limp baby or small child: risk of brain injury, always acute.
-        [BABY, gap(10), _w("geschud", "geschut", "schudde", "schudden", "gerammeld", "shook", "shaken")],
-        [_w("geschud", "schudde", "schudden", "shook", "shaken"), gap(3), BABY],
-        [BABY, gap(10), _w("slap", "suf", "bewusteloos", "blauw", "lijkbleek")],
-    ]),
-    "child_alone": ("kind alleen of onveilig", ("acute", "high", None), [
-        [CHILD, gap(6), ALONE, gap(2), ALONE_CTX],
-        [ALONE, _w("met"), gap(1), CHILD],
-        [ALONE, _w("gelaten", "achtergelaten")],
-        [NOBODY, gap(2), NOBODY_CTX],
-    ]),
-    "suicide": ("suïciderisico", ("acute", "high", None), [
-        [SUICIDE],
-        [FIRST, WANT, gap(1), DEAD],
-        [WANT, FIRST, gap(1), DEAD],
-        [_w("wou", "wilde", "wish"), _w("dat"), FIRST, gap(1), DEAD],
-        [_w("niet", "nie"), MEER, gap(1), LIVE],
-        [END, gap(2), MAKE],
-        [MYSELF, gap(2), SELF_HARM],
-        [PILLS, gap(3), SWALLOW],
-        [JUMP, gap(4), HIGH_PLACE],
-        [_w("kill"), _w("myself", "me")],
-    ]),
-    "emergency_call": ("hulpdiensten gebeld", ("acute", "high", None), [
-        [_w("112", "911", "alarmnummer")],
-        [_w("politie", "police", "ambulance"), gap(2), _w("gebeld", "bellen", "belt", "bel", "komt", "onderweg",
-                                                         "gealarmeerd", "called", "call")],
-        [_w("bel", "belt", "gebeld", "bellen"), gap(1), _w("politie", "police", "ambulance")],
-    ]),
-    "hopelessness": ("ziet het niet meer zitten", ("high", None, None), [
-        [NOT_SEE, gap(2), _w("niet", "nie"), _w("meer"), SITTEN],
-    ]),
-    "image_threat": ("dreigt beelden te verspreiden", ("high", "high", None), [
-        [IMAGES, gap(12), SPREAD],
-        [SPREAD, gap(4), IMAGES],
-        [_w("sextortion", "sextortie", "wraakporno", "revenge porn")],
-    ]),
-    "honour_related": ("eergerelateerd of huwelijksdwang", ("high", "high", None), [
-        [_w("eerwraak", "huwelijksdwang", "uithuwelijken", "uitgehuwelijkt", "eergerelateerd", "eergerelateerde",
-            "familie-eer", "familieeer")],
-        [_w("gedwongen", "dwingen", "dwingt", "forced", "force"), gap(3), _w("trouwen", "huwelijk", "huwen", "marry",
-                                                                             "marriage")],
-        [_w("eer", "schande", "honour", "honor", "shame"), gap(6), _w("familie", "vader", "broers", "broer", "family",
-                                                                      "brothers", "ooms")],
-        [_w("familie", "vader", "broers", "family", "brothers"), gap(6), _w("eer", "schande", "honour", "honor")],
-    ]),
-    "sexual_violence": ("seksueel geweld", ("high", "high", None), [
-        [RAPE],
-        [SIT, AAN, BODY_OBJ],
-        [_w("aanraken", "aangeraakt", "betast", "betasten", "bepoteld")],
-    ]),
-}
+CUES: dict[str, tuple[str, tuple[str | None, str | None, str | None], list[list]]] = _cues(_DATA, FLAG_SETS)
 
 # The tokens a negation may stand before a cue, without a clause boundary in between.
 NEG_WINDOW = 3
-CLAUSE_BREAK = frozenset({",", ".", ";", "!", "?", "maar", "en", "dat", "want", "omdat", "als", "toen",
-                          "terwijl", "dus", "of", "\n", "but", "and"})
-PAST_MARKERS = frozenset({"vroeger", "geleden", "destijds", "ooit", "verleden", "jeugd", "ago", "vorig",
-                          "toendertijd"})
-PAST_PHRASES = ("jaar geleden", "jaren geleden", "maanden geleden", "in het verleden", "toen ik klein",
-                "toen ik kind", "toen ik jong", "als kind", "in mijn jeugd", "vorig jaar", "lang geleden",
-                "toen we nog", "toen wij nog", "toen ik nog")
-RECENT_MARKERS = frozenset({"gisteren", "gisteravond", "gisternacht", "eergisteren", "vorige", "afgelopen",
-                            "weekend", "laatst", "onlangs", "dagen", "weken", "week", "yesterday"})
-HABITUAL_MARKERS = frozenset({"vaak", "soms", "altijd", "regelmatig", "elke", "iedere", "meestal", "geregeld",
-                              "steeds", "vaker", "telkens", "weekends", "often", "sometimes", "keer", "keren",
-                              "meerdere", "meermaals", "herhaaldelijk", "weleens", "dikwijls", "times", "always",
-                              "every", "usually", "regularly"})
-# "nog" is not among them: "toen ik nog klein was", "nog steeds" tell nothing about now.
-NOW_MARKERS = frozenset({"nu", "net", "zojuist", "zonet", "vannacht", "vanavond", "vandaag", "straks",
-                         "momenteel", "meteen", "rn", "now", "tonight", "zometeen", "right", "currently"})
+CLAUSE_BREAK = CLAUSE_BREAKS_FLAGS
+PAST_MARKERS = FLAG_PAST
+PAST_PHRASES = FLAG_PAST_PHRASES
+RECENT_MARKERS = FLAG_RECENT
+HABITUAL_MARKERS = FLAG_HABITUAL
+# The same list as the cue time=now (triage/lexicon.py).
+NOW_MARKERS = TIME_NOW_FLAGS
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from api.deps import require
 from api.schemas import ErrorOut
 from api.security import Principal
 from api.settings import ROLES
-from triage.explain import ROLE_NL, URGENCY_NL
+from triage.explain import ROLE_NL, URGENCY_NL, WHEN_NL
 from triage.guidance import RED_FLAGS, TOPIC_NL
 
 API_DIR = Path(__file__).resolve().parents[1]
@@ -47,7 +47,7 @@ LABELS_NL = {
     "role": ROLE_NL,
     "topic": TOPIC_NL,
     "red_flag": RED_FLAGS,
-    "when": {"now": "nu", "recent": "kort geleden", "past": "vroeger", "unspecified": "onbekend"},
+    "when": WHEN_NL,
     "outcome": {"advice": "advies gegeven", "report": "melding gedaan", "referral": "doorverwezen",
                 "no_help_needed": "geen hulp nodig", "disconnected": "verbinding verbroken", "other": "anders"},
     "head": {"role": "rol", "minor": "minderjarig", "urgency": "urgentie", "topics": "onderwerpen"},
@@ -115,10 +115,10 @@ def cue_lexicon() -> dict:
             "youth_word": sorted(lexicon.YOUTH_WORDS),
         },
         "relations": {group: sorted(words) for group, words in lexicon.RELATION_GROUPS.items()},
-        "possessives": {"poss1": sorted(lexicon.FIRST_POSS), "poss3": ["haar", "zijn", "z'n", "zn", "hun"]},
+        "possessives": {"poss1": sorted(lexicon.FIRST_POSS), "poss3": sorted(lexicon.THIRD_POSS)},
         "patterns": {"age": patterns("_AGE_PATTERNS"), "school_year": patterns("_SCHOOL_YEAR"),
                      "self_aggression": patterns("_SELF_AGGRESSION"), "procedure_word": patterns("_PROCEDURE"),
-                     "minor_context": patterns("_MINOR_CONTEXT"), "childhood_recall": patterns("_CHILDHOOD_RECALL")},
+                     "minor_context": patterns("_MINOR_CONTEXT"), "childhood_recall": [lexicon.CHILDHOOD_RECALL.pattern]},
     }
 
 

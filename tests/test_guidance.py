@@ -247,6 +247,15 @@ def test_every_problem_is_listed(tmp_path):
     assert all(p in message for p in problems)
 
 
+def test_types_are_strict_and_named(tmp_path):
+    # YAML's own types count: true is no priority, "ja" is no boolean, a list is no applies_to.
+    write(tmp_path, "a.md", GOOD.format(id="a").replace('source: "Veilig Thuis"\n', "source: VT\npriority: true\n"))
+    write(tmp_path, "b.md", GOOD.format(id="b").replace("applies_to:\n  roles: [victim]", "pinned: 'ja'\napplies_to: [x]"))
+    assert problems_for(tmp_path) == ["a.md: priority: input should be a valid integer, got True",
+                                      "b.md: pinned: input should be a valid boolean, got 'ja'",
+                                      "b.md: applies_to: must be a mapping, got list"]
+
+
 def test_missing_or_empty_directory(tmp_path):
     assert "no guidance cards" in problems_for(tmp_path)[0]
     assert "no such directory" in problems_for(tmp_path / "nope")[0]

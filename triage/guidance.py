@@ -43,13 +43,15 @@ cards are acute danger, strangulation, minors, suicide risk and child alone.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated, Literal
 
 import yaml
 from frontmatter.default_handlers import YAMLHandler
+from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
+from pydantic_core import ErrorDetails
 
 import triage
 from triage.explain import ROLE_NL, URGENCY_NL
@@ -92,11 +94,6 @@ SCORE_RED_FLAG, SCORE_EXTRA_FLAG = 100, 10
 SCORE_ACUTE, SCORE_URGENCY = 90, 30
 SCORE_ROLE, SCORE_MINOR, SCORE_ADULT, SCORE_NON_DUTCH, SCORE_TOPIC = 25, 25, 5, 25, 15
 
-_SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-_TOP_KEYS = {"id", "title", "source", "priority", "pinned", "applies_to"}
-_LIST_KEYS: dict[str, Iterable[str]] = {"roles": ROLES, "urgency": URGENCIES, "topics": TOPICS,
-                                        "red_flags": RED_FLAGS}
-_BOOL_KEYS = ("minor", "non_dutch")
 _NOT_CARDS = {"readme.md"}
 
 
@@ -199,6 +196,62 @@ def load_cards(directory: Path | None = None) -> CardLibrary:
 # Parsing and validation.
 
 
+_SLUG = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
+_Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+
+
+class _AppliesTo(BaseModel):
+    """``applies_to``: filters and triggers; a missing or empty entry means "any"."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+    roles: list[Literal[ROLES]] | None = None  # type: ignore[valid-type]
+    urgency: list[Literal[URGENCIES]] | None = None  # type: ignore[valid-type]
+    topics: list[Literal[TOPICS]] | None = None  # type: ignore[valid-type]
+    red_flags: list[Literal[tuple(RED_FLAGS)]] | None = None  # type: ignore[valid-type]
+    minor: bool | None = None
+    non_dutch: bool | None = None
+
+
+class _CardFile(BaseModel):
+    """A card file: its front matter fields and the body below them. Strict: YAML's types as
+    written ("5" is no priority, "yes" is no boolean)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+    title: _Text
+    source: _Text
+    id: Annotated[str, StringConstraints(pattern=_SLUG)]
+    priority: int = 0
+    pinned: bool = False
+    body: _Text
+    applies_to: _AppliesTo | None = None
+
+
+_EXPECTED = {"applies_to": sorted(_AppliesTo.model_fields),
+             "": sorted(set(_CardFile.model_fields) - {"body"})}
+_ALLOWED: dict[str, Iterable[str]] = {"roles": ROLES, "urgency": URGENCIES, "topics": TOPICS, "red_flags": RED_FLAGS}
+
+
+def _problem(name: str, error: ErrorDetails) -> str:
+    """'file: field: what is wrong' for one pydantic error (list positions left out of the field)."""
+    loc = [str(part) for part in error["loc"] if not isinstance(part, int)]
+    field, kind, value = ".".join(loc), error["type"], error.get("input")
+    if kind == "missing":
+        message = "missing"
+    elif kind == "extra_forbidden":
+        message = f"unknown field (expected one of {_EXPECTED[loc[0] if len(loc) > 1 else '']})"
+    elif kind == "literal_error":
+        message = f"unknown value {value!r} (expected one of {list(_ALLOWED[loc[-1]])})"
+    elif field == "body":
+        message = "empty (the guidance text below the front matter is missing)"
+    elif kind == "model_type":
+        message = f"must be a mapping, got {type(value).__name__}"
+    elif field == "id" and kind == "string_pattern_mismatch":
+        message = f"{value!r} is not a slug (lowercase letters, digits and single hyphens)"
+    else:
+        message = f"{error['msg'][:1].lower()}{error['msg'][1:]}, got {value!r}"
+    return f"{name}: {field}: {message}"
+
+
 def _parse(path: Path) -> tuple[Card | None, list[str]]:
     name = path.name
     try:
@@ -216,62 +269,19 @@ def _parse(path: Path) -> tuple[Card | None, list[str]]:
         return None, [f"{name}: front matter: invalid YAML ({detail})"]
     if not isinstance(meta, dict):
         return None, [f"{name}: front matter: must be a mapping of fields, got {type(meta).__name__}"]
-
-    problems: list[str] = []
-
-    def problem(field: str, message: str) -> None:
-        problems.append(f"{name}: {field}: {message}")
-
-    for key in sorted(set(meta) - _TOP_KEYS, key=str):
-        problem(str(key), f"unknown field (expected one of {sorted(_TOP_KEYS)})")
-    for key in ("id", "title", "source"):
-        value = meta.get(key)
-        if value is None:
-            problem(key, "missing")
-        elif not isinstance(value, str) or not value.strip():
-            problem(key, f"must be a non-empty string, got {value!r}")
-    card_id = meta.get("id")
-    if isinstance(card_id, str) and card_id and not _SLUG.match(card_id):
-        problem("id", f"{card_id!r} is not a slug (lowercase letters, digits and single hyphens)")
-    priority = meta.get("priority", 0)
-    if isinstance(priority, bool) or not isinstance(priority, int):
-        problem("priority", f"must be an integer, got {priority!r}")
-    pinned = meta.get("pinned", False)
-    if not isinstance(pinned, bool):
-        problem("pinned", f"must be true or false, got {pinned!r}")
-    if not body.strip():
-        problem("body", "empty (the guidance text below the front matter is missing)")
-
-    applies = meta.get("applies_to") or {}
-    lists: dict[str, tuple[str, ...]] = {key: () for key in _LIST_KEYS}
-    flags: dict[str, bool | None] = {key: None for key in _BOOL_KEYS}
-    if not isinstance(applies, dict):
-        problem("applies_to", f"must be a mapping, got {type(applies).__name__}")
-        applies = {}
-    for key in sorted(set(applies) - set(_LIST_KEYS) - set(_BOOL_KEYS), key=str):
-        problem(f"applies_to.{key}", f"unknown field (expected one of {sorted([*_LIST_KEYS, *_BOOL_KEYS])})")
-    for key, allowed in _LIST_KEYS.items():
-        values = applies.get(key) or []
-        if not isinstance(values, list):
-            problem(f"applies_to.{key}", f"must be a list, got {values!r}")
-            continue
-        for value in values:
-            if value not in allowed:
-                problem(f"applies_to.{key}", f"unknown value {value!r} (expected one of {list(allowed)})")
-        lists[key] = tuple(v for v in values if v in allowed)
-    for key in _BOOL_KEYS:
-        value = applies.get(key)
-        if value is not None and not isinstance(value, bool):
-            problem(f"applies_to.{key}", f"must be true, false or null, got {value!r}")
-        flags[key] = value if isinstance(value, bool) else None
-
-    if problems:
-        return None, problems
-    card = Card(id=card_id, title=meta["title"].strip(), body=body.strip(), source=meta["source"].strip(),
-                roles=lists["roles"], urgency=lists["urgency"], topics=lists["topics"], minor=flags["minor"],
-                red_flags=lists["red_flags"], priority=priority, path=path, pinned=pinned,
-                non_dutch=flags["non_dutch"])
-    return card, []
+    if "body" in meta:  # the body is the text below the front matter, never a field
+        return None, [f"{name}: body: unknown field (expected one of {_EXPECTED['']})"]
+    try:
+        card = _CardFile.model_validate({**meta, "body": body})
+    except ValidationError as error:
+        # Unknown fields first, then the fields in the order a card is written.
+        errors = sorted(error.errors(), key=lambda e: (e["loc"][0] == "applies_to", e["type"] != "extra_forbidden"))
+        return None, [_problem(name, e) for e in errors]
+    applies = card.applies_to or _AppliesTo()
+    return Card(id=card.id, title=card.title, body=card.body, source=card.source, roles=tuple(applies.roles or ()),
+                urgency=tuple(applies.urgency or ()), topics=tuple(applies.topics or ()), minor=applies.minor,
+                red_flags=tuple(applies.red_flags or ()), priority=card.priority, path=path, pinned=card.pinned,
+                non_dutch=applies.non_dutch), []
 
 
 # ---------------------------------------------------------------------------------------------

@@ -209,10 +209,20 @@ def test_a_chats_place_equals_its_queue_entry_after_every_change(make_client, db
     assert len(queue_items(reader)) == 4
 
 def test_release_keeps_waiting_time(client):
-    create(client, "old", LOW, minutes_ago=30)
+    received = create(client, "old", LOW, minutes_ago=30)["received_at"]
     create(client, "new", LOW, minutes_ago=1)
-    client.post("/v1/chats/old/claim", json={"advisor": "Anouk"}, headers=A)
-    client.post("/v1/chats/old/release", json={"advisor": "Anouk"}, headers=A)
+    r = client.post("/v1/chats/old/claim", json={"advisor": "Anouk"}, headers=A)
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "claimed" and r.json()["waiting_seconds"] is None
+    assert queue_ids(client) == ["new"]
+    r = client.post("/v1/chats/old/release", json={"advisor": "Anouk"}, headers=A)
+    assert r.status_code == 200, r.text
+    released = r.json()
+    # Back in the queue as it was: first, still counted from when the client wrote, no claim left over.
+    assert released["status"] == "waiting" and released["position"] == 1
+    assert released["received_at"] == received
+    assert 30 * 60 - 5 <= released["waiting_seconds"] <= 31 * 60
+    assert (released["claimed_by"], released["claimed_name"], released["claimed_at"]) == (None, None, None)
     assert queue_ids(client) == ["old", "new"]
 
 

@@ -583,9 +583,8 @@ class ChatService:
         # anywhere (the chat, its history, the audit record); the chat's triage never depends on it.
         reason = redact_text(body.reason)
         with self.db.write() as session:
-            query = select(Chat).where(Chat.chat_id == chat_id)
-            if self.db.dialect == "postgresql":
-                query = query.with_for_update()
+            # a row lock on PostgreSQL; SQLite ignores FOR UPDATE (its writes are serialised)
+            query = select(Chat).where(Chat.chat_id == chat_id).with_for_update()
             chat = session.scalars(query).first()
             if chat is None:
                 raise not_found(chat_id)

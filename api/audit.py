@@ -285,9 +285,9 @@ class AuditStore:
     def add_override(self, session: Session, chat_id: str, entry: dict) -> int | None:
         """Link an advisor's override to the chat's latest audit record (in the caller's transaction).
         The entry's reason must already be redacted (redact_text)."""
-        query = select(AuditRecord).where(AuditRecord.chat_id == chat_id).order_by(AuditRecord.id.desc()).limit(1)
-        if self.db.dialect == "postgresql":
-            query = query.with_for_update()
+        # a row lock on PostgreSQL; SQLite ignores FOR UPDATE (its writes are serialised)
+        query = (select(AuditRecord).where(AuditRecord.chat_id == chat_id).order_by(AuditRecord.id.desc()).limit(1)
+                 .with_for_update())
         record = session.scalars(query).first()
         if record is None:
             return None
@@ -371,9 +371,8 @@ class AuditStore:
         for attempt in range(2):
             try:
                 with self.db.write() as session:
-                    query = select(AuditRecord).where(AuditRecord.id == record_id)
-                    if self.db.dialect == "postgresql":
-                        query = query.with_for_update()
+                    # a row lock on PostgreSQL; SQLite ignores FOR UPDATE (its writes are serialised)
+                    query = select(AuditRecord).where(AuditRecord.id == record_id).with_for_update()
                     record = session.scalars(query).first()
                     if record is None:
                         raise record_not_found(record_id)
@@ -409,10 +408,10 @@ class AuditStore:
                      viewer: str | None = None) -> Iterator[bytes]:
         """Reviewed records with resolved gold labels as training JSONL (docs/training-data.md),
         oldest first, read in chunks (each chunk its own short transaction). The last line says the
-        export is complete (training/export_file.py): a cut stream lacks it. `viewer`: a reviewer
+        export is complete (triage/export_file.py): a cut stream lacks it. `viewer`: a reviewer
         sees settled labels only of records they reviewed themselves (reviews stay independent)."""
         from api.triager import combine_client_text
-        from training.export_file import ExportDigest
+        from triage.export_file import ExportDigest
 
         digest = ExportDigest()
         after = 0
@@ -444,13 +443,13 @@ class AuditStore:
             after = rows[-1].id
 
     def gold_examples(self) -> list:
-        """The resolved gold records as training.data.Example objects (for the quality gate)."""
-        from training.data import Example
+        """The resolved gold records as labelled texts (for the quality gate)."""
+        from triage.versions.gate import LabelledText
 
         examples = []
         for line in self.export_lines(AuditFilters(), end_line=False):
             d = json.loads(line)
-            examples.append(Example(id=d["id"], text=d["text"], role=d["role"], minor=d["minor"], urgency=d["urgency"],
+            examples.append(LabelledText(id=d["id"], text=d["text"], role=d["role"], minor=d["minor"], urgency=d["urgency"],
                                     topics=d["topics"], source="audit", split="test"))
         return examples
 

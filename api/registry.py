@@ -6,11 +6,12 @@ POST /v1/models/{version}/activate:
    manifest, spaCy pipeline and scikit-learn checked, one warm-up prediction); with
    TRIAGE_MODEL_PROCESSES > 0 a new pool of model processes is started with it too. If that
    fails, nothing has changed: the old model keeps serving (422 `model_load_failed`).
-2. The quality gate, `training.gate.activate(root, version, force, reason,
-   sets=default_sets(gold))` with gold = the resolved gold records of the audit database, runs in a
-   separate (spawned) process: it loads both models and predicts about 1,100 held-out openers each,
-   which would otherwise compete with the requests for this process's interpreter lock, and the
-   spaCy pipeline object is not shared between threads. A refusal answers 409
+2. The quality gate, `triage.versions.gate.activate(root, version, force, reason, recorded=True,
+   sets=gold_sets(gold))`, runs in a separate (spawned) process. It compares the metrics the two
+   models' training recorded in their manifests on the held-out sets both name (the server has no
+   corpus: docs/model-versions.md), and predicts with both models the resolved gold records of the
+   audit database, which would otherwise compete with the requests for this process's interpreter
+   lock (and the spaCy pipeline object is not shared between threads). A refusal answers 409
    `quality_gate_failed` with the gate's failures and figures; the candidate is dropped.
 3. The gate passed (or was forced with a reason) and wrote ACTIVE and the activation log: the
    triager's model reference (and pool) are swapped, one assignment each. Requests already
@@ -41,19 +42,20 @@ GATE_TIMEOUT_SECONDS = 900
 
 def _gate_process(env: dict[str, str], root: str, version: str, force: bool, reason: str | None, sets: dict,
                   actor: str) -> tuple:
-    """Runs in a spawned process: training.gate.activate. Returns a picklable outcome."""
+    """Runs in a spawned process: triage.versions.gate.activate. Returns a picklable outcome."""
     import os
 
     os.environ.update(env)
     from triage.settings import get_settings
 
     get_settings.cache_clear()
-    from training.gate import GateError, activate
     from triage.artifacts import ArtifactError
     from triage.nlp import PipelineError
+    from triage.versions.gate import GateError, activate
 
     try:
-        comparison = activate(Path(root), version, force=force, reason=reason, sets=sets, actor=actor)
+        comparison = activate(Path(root), version, force=force, reason=reason, sets=sets, recorded=True,
+                              actor=actor)
         return "ok", comparison.summary(), None
     except GateError as exc:
         return "refused", exc.comparison.summary(), str(exc)
@@ -65,7 +67,7 @@ class ModelRegistry:
     def __init__(self, runtime):
         self.runtime = runtime
         self._lock = threading.Lock()
-        # gold examples -> the gate's evaluation sets; tests may give smaller ones.
+        # gold examples -> the sets the gate predicts (beside the recorded metrics); tests may replace it.
         self.gate_sets = None
         self._digests = DigestCache()
 
@@ -132,20 +134,11 @@ class ModelRegistry:
                 "versions": versions, "activations": self._activations()}
 
     def _activations(self, last: int = 10) -> list[dict]:
-        from training.gate import ACTIVATION_LOG
+        from triage.versions.gate import read_activations
 
-        path = self.root / ACTIVATION_LOG
-        if not path.is_file():
-            return []
-        entries = []
-        for line in path.read_text(encoding="utf-8").splitlines()[-last:]:
-            try:
-                entry = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            entries.append({k: entry.get(k) for k in ("at", "version", "previous", "passed_gate", "forced",
-                                                      "reason", "failures", "by")})
-        return entries
+        return [{k: entry.get(k) for k in ("at", "version", "previous", "passed_gate", "forced", "reason",
+                                           "failures", "by")}
+                for entry in read_activations(self.root, last)]
 
     # --- activation -------------------------------------------------------------------------------
     def activate(self, version: str, force: bool, reason: str | None, actor: str) -> dict[str, Any]:
@@ -227,10 +220,8 @@ class ModelRegistry:
                            field="version") from None
 
     def _gate(self, version: str, force: bool, reason: str | None, actor: str) -> tuple:
-        from training.gate import default_sets
-
         gold = self.runtime.service.audit.gold_examples()
-        sets = (self.gate_sets or default_sets)(gold)
+        sets = (self.gate_sets or gold_sets)(gold)
         settings = self.settings
         env = {"TRIAGE_SPACY_MODEL": settings.spacy_model, "TRIAGE_MODEL_DIR": str(self.root),
                "TRIAGE_REVIEW_MIN_CONFIDENCE": str(settings.review_min_confidence),
@@ -289,6 +280,11 @@ class GateRefused(ApiError):
         body["comparison"] = self.summary
         body["hint"] = "activate anyway with {\"force\": true, \"reason\": \"...\"} (recorded in the activation log)"
         return body
+
+
+def gold_sets(gold: list) -> dict[str, list]:
+    """The sets the service's gate predicts: the reviewed gold records, when there are any."""
+    return {"reviewed gold records": gold} if gold else {}
 
 
 def _headline(metrics: dict) -> dict:

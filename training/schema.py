@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, field_validator
 
-from training.export_file import check_exports, is_end_line
+from triage.export_file import check_exports, is_end_line
 from triage.labels import MAX_TEXT_CHARS, ROLES, TOPICS, URGENCIES
 
 Role = Literal[ROLES]  # type: ignore[valid-type]

@@ -27,6 +27,7 @@ from triage.model import TriageModel, now_possible
 from triage.nlp import load_pipeline, pipeline_info
 from triage.priors import PriorShift
 from triage.settings import Settings, get_settings
+from triage.versions.gate import set_digest
 from training.baseline import PlainBaseline, save_baseline
 from training.data import Example, held_out_sets, load_challenge, load_examples, load_real_dev, load_seed
 from training.dedup import duplicate_groups
@@ -162,6 +163,9 @@ def train(data: list[Path] | None = None, out: Path | None = None, eval_sets: di
     log("fitting the plain baseline on the same training data")
     baseline = PlainBaseline().fit([e.text for e in train_examples], labels)
     manifest["baseline_metrics"], manifest["breakdown"] = {}, {}
+    # Which data each set's metrics were measured on: the service's gate compares recorded metrics
+    # of two versions only where these match (triage/versions/gate.py).
+    manifest["eval_data"] = {name: set_digest(examples) for name, examples in named_eval.items()}
 
     # Evaluate through the same prediction path as `triage predict`.
     model = TriageModel(payload, manifest, settings)

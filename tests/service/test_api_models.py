@@ -2,10 +2,13 @@
 running server (also with model processes), and failures that leave the old model serving.
 
 Each test has a model registry of its own (a copy of the active model in tmp_path), never the
-project's models/. The gate runs for real (in a spawned process), on a small sample of the
-held-out data to keep these tests short; the end-to-end test uses the full sets."""
+project's models/. The gate runs for real (in a spawned process): the service compares the metrics
+recorded in the manifests and predicts the reviewed gold records (none here; the end-to-end test
+has them)."""
 
 from __future__ import annotations
+
+import json
 
 import pytest
 
@@ -13,16 +16,6 @@ from service.helpers import auth, clone_model
 
 Q, R, D = auth("queue"), auth("reviewer"), auth("admin")
 TEXT = "mijn man staat nu voor de deur met een mes en zegt dat hij me gaat vermoorden"
-
-
-def small_sets(gold):
-    from training.data import load_challenge, load_seed
-
-    test = [e for e in load_seed() if e.split == "test"][:40]
-    sets = {"held-out test split": test, "challenge set": load_challenge()[:20]}
-    if gold:
-        sets["reviewed gold records"] = gold
-    return sets
 
 
 def _version(client) -> str:
@@ -110,7 +103,6 @@ def test_activation_hot_swaps_the_model(make_registry_client, sqlite_url, regist
     root, version = registry
     clone_model(root, version, "20990101-000000-next")
     client = make_registry_client(sqlite_url)
-    client.app.state.registry.gate_sets = small_sets
     before = client.post("/v1/triage", json={"text": TEXT}, headers=Q).json()
     assert before["model_version"] == version
     r = client.post("/v1/models/20990101-000000-next/activate", json={"reason": "nieuwe versie"}, headers=D)
@@ -118,7 +110,8 @@ def test_activation_hot_swaps_the_model(make_registry_client, sqlite_url, regist
     body = r.json()
     assert body["changed"] and body["passed_gate"] and not body["forced"] and body["previous"] == version
     assert body["model_version"] == "20990101-000000-next"
-    assert set(body["comparison"]["sets"]) == {"held-out test split", "challenge set"}
+    recorded = json.loads((root / version / "manifest.json").read_text())["metrics"]
+    assert set(body["comparison"]["sets"]) == {f"{name} (recorded at training)" for name in recorded}
     after = client.post("/v1/triage", json={"text": TEXT}, headers=Q).json()
     assert after["model_version"] == "20990101-000000-next"
     assert {k: v for k, v in after.items() if k != "model_version"} == \
@@ -151,13 +144,36 @@ def test_hot_swap_with_model_processes(make_registry_client, sqlite_url, registr
     triager = client.app.state.runtime.triager
     old_pool = triager.processes
     assert old_pool is not None and old_pool.version == version
-    client.app.state.registry.gate_sets = small_sets
     r = client.post("/v1/models/20990101-000000-pool/activate", headers=D)
     assert r.status_code == 200, r.text
     assert triager.processes is not old_pool and triager.processes.version == "20990101-000000-pool"
     assert old_pool.predict("hoi") is None, "the old pool takes no more predictions"
     assert triager.processes.predict(TEXT)["model_version"] == "20990101-000000-pool"
     assert _version(client) == "20990101-000000-pool"
+
+
+def test_gate_refuses_worse_recorded_metrics_and_data_that_differ(make_registry_client, sqlite_url, registry):
+    """The service's gate reads the metrics training recorded (no corpus): a candidate whose recorded
+    acute recall is lower is refused with the set named; a set measured on other data (its
+    eval_data digest differs) is not compared, and a gate that compared nothing refuses."""
+    root, version = registry
+    manifest = json.loads((root / version / "manifest.json").read_text())
+    name = next(n for n, m in manifest["metrics"].items() if m["urgency"]["per_class"]["acute"]["support"])
+    worse = json.loads(json.dumps(manifest["metrics"]))
+    worse[name]["urgency"]["acute_recall"] = round(worse[name]["urgency"]["acute_recall"] - 0.2, 4)
+    clone_model(root, version, "worse", metrics=worse)
+    client = make_registry_client(sqlite_url)
+    r = client.post("/v1/models/worse/activate", headers=D)
+    assert r.status_code == 409 and r.json()["code"] == "quality_gate_failed", r.text
+    assert any(f.startswith(f"{name} (recorded at training): acute recall") for f in r.json()["failures"])
+    # the same figures, but every set measured on other data: nothing to compare
+    clone_model(root, version, "other-data", eval_data={n: "0" * 64 for n in manifest["metrics"]})
+    (root / version / "manifest.json").write_text(json.dumps(
+        {**manifest, "eval_data": {n: "1" * 64 for n in manifest["metrics"]}}), encoding="utf-8")
+    r = client.post("/v1/models/other-data/activate", headers=D)
+    assert r.status_code == 409 and r.json()["comparison"]["not_compared"] == list(manifest["metrics"]), r.text
+    assert r.json()["failures"][0].startswith("no held-out set to compare")
+    assert (root / "ACTIVE").read_text().strip() == version and _version(client) == version
 
 
 def test_only_one_activation_at_a_time_and_not_with_workers(make_registry_client, sqlite_url, registry):

@@ -13,7 +13,8 @@ from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.multiclass import type_of_target
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from triage.features import CompiledFeatures, build_features
 from triage.labels import ROLES, TOPICS, URGENCIES
@@ -32,7 +33,21 @@ class CalibratedMultiLabel(ClassifierMixin, BaseEstimator):
         self.cv = cv
         self.random_state = random_state
 
+    def __sklearn_tags__(self):
+        # Y is a 0/1 matrix, one column per label: declared so scikit-learn's estimator checks pass 2-D targets.
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        tags.target_tags.multi_output = True
+        tags.target_tags.single_output = False
+        tags.classifier_tags.multi_label = True
+        tags.classifier_tags.multi_class = False
+        return tags
+
     def fit(self, X, Y):
+        X, Y = validate_data(self, X, Y, accept_sparse="csr", multi_output=True, y_numeric=True)
+        if not np.isin(Y, (0, 1)).all():  # a cast to int would silently turn 0.7 into 0 and 2 into a positive
+            raise ValueError(f"Y: Unknown label type: {type_of_target(Y)}. Only binary classification is supported. "
+                             "Y must be a 0/1 matrix with one column per label")
         Y = np.asarray(Y, dtype=int)
         n_labels = Y.shape[1]
         self.coef_ = np.zeros((n_labels, X.shape[1]), dtype=np.float64)
@@ -59,15 +74,16 @@ class CalibratedMultiLabel(ClassifierMixin, BaseEstimator):
             full = clone(base).fit(X, y)
             self.coef_[j] = full.coef_[0]
             self.intercept_[j] = full.intercept_[0]
-        self.n_features_in_ = X.shape[1]
         self.classes_ = np.arange(n_labels)
         return self
 
     def decision_function(self, X):
         check_is_fitted(self)
+        X = validate_data(self, X, accept_sparse="csr", reset=False)
         return np.asarray(X @ self.coef_.T) + self.intercept_
 
     def predict_proba(self, X):
+        check_is_fitted(self)
         z = self.platt_a_ * self.decision_function(X) + self.platt_b_
         return 1.0 / (1.0 + np.exp(-z))
 

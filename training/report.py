@@ -10,25 +10,29 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 from jinja2 import Environment, FileSystemLoader, select_autoescape  # noqa: E402
+from sklearn.metrics import ConfusionMatrixDisplay  # noqa: E402
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 
 def confusion_png(title: str, labels: list, matrix: list[list[int]]) -> str:
-    """A confusion matrix as a base64 PNG (rows: gold, columns: predicted)."""
+    """A confusion matrix (counted by sklearn.metrics.confusion_matrix in the metrics) drawn by
+    scikit-learn's ConfusionMatrixDisplay, as a base64 PNG (rows: gold, columns: predicted), so the
+    HTML stays one self-contained file."""
     n = len(labels)
     fig, ax = plt.subplots(figsize=(1.1 * n + 1.8, 1.0 * n + 1.4), dpi=110)
-    ax.imshow(matrix, cmap="Blues")
-    ax.set_xticks(range(n), [str(x) for x in labels], rotation=35, ha="right")
-    ax.set_yticks(range(n), [str(x) for x in labels])
+    counts = np.asarray(matrix)
+    display = ConfusionMatrixDisplay(counts, display_labels=[str(x) for x in labels])
+    display.plot(ax=ax, cmap="Blues", colorbar=False, xticks_rotation=35, text_kw={"fontsize": 9})
+    if counts.min() == counts.max():  # sklearn colours equal counts like the lightest cell: unreadable
+        for text in display.text_.ravel():
+            text.set_color("black")
+    plt.setp(ax.get_xticklabels(), ha="right")
     ax.set_xlabel("predicted")
     ax.set_ylabel("gold")
     ax.set_title(title, fontsize=10)
-    top = max(max(row) for row in matrix) or 1
-    for i, row in enumerate(matrix):
-        for j, v in enumerate(row):
-            ax.text(j, i, str(v), ha="center", va="center", color="white" if v > top / 2 else "black", fontsize=9)
     fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format="png")

@@ -14,7 +14,7 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span, Token
 
 from triage.lexicon import (
-    CHILDHOOD_RECALL, CLAUSE_BREAKS_CUES, THIRD_POSS, THIRD_POSS_PARSED,
+    CHILDHOOD_RECALL, CLAUSE_BREAKS, THIRD_POSS, THIRD_POSS_PARSED,
     FIRST_OBJ, FIRST_PL_SUBJ, FIRST_POSS, FIRST_SG_SUBJ, HARM_VERBS, PROFESSIONS, RELATION_GROUPS,
     SCHOOL_WORDS, THIRD_PERSON, TIME_NOW, TIME_PAST, TIME_RECENT, WORK_WORDS, YOUTH_WORDS, is_now_word,
 )
@@ -136,7 +136,7 @@ _SUBJ_ME = frozenset({"ik", "k", "we", "wij", "i", "kik"})
 _SUBJ_OTHER = frozenset({"hij", "zij", "ze", "die", "he", "she", "they"})
 _OBJ_ME = frozenset({"me", "mij", "ons", "mezelf", "mij.", "me.", "m'n", "mn", "mijn", "my", "me,"})
 _PASSIVE_AUX = frozenset({"word", "werd", "wordt", "ben", "worden", "werden", "was", "am", "was", "get", "got"})
-_BREAKS = CLAUSE_BREAKS_CUES
+_BREAKS = CLAUSE_BREAKS
 
 
 def _surface_agency(doc: Doc, i: int) -> list[str]:

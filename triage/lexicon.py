@@ -62,12 +62,11 @@ WORK_WORDS = word_set(_WORDS["work_words"])
 SCHOOL_WORDS = word_set(_WORDS["school_words"])
 YOUTH_WORDS = word_set(_WORDS["youth_words"])
 
-CLAUSE_BREAKS_CUES = word_set(_DATA["clause_breaks"]["cues"])
-CLAUSE_BREAKS_FLAGS = word_set(_DATA["clause_breaks"]["flags"])
+# Where a clause ends, for the cues and for the flags alike.
+CLAUSE_BREAKS = word_set(_DATA["clause_breaks"])
 
 # One list of words for now, read by the cue time=now and the flags' when=now.
 TIME_NOW = word_set(_TIME["now"])
-TIME_NOW_FLAGS = word_set(_TIME["now_flags"])
 TIME_RECENT = word_set(_TIME["recent"])
 TIME_PAST = word_set(_TIME["past"])
 NET_NOT_NOW_AFTER = word_set(_TIME["net_not_now_after"])

@@ -17,8 +17,8 @@ from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc, Span
 
 from triage.lexicon import (
-    CHILDHOOD_RECALL, CLAUSE_BREAKS_FLAGS, FLAG_HABITUAL, FLAG_PAST, FLAG_PAST_PHRASES, FLAG_RECENT, NEGATIONS,
-    TIME_NOW_FLAGS, is_now_word, load_patterns, word_set,
+    CHILDHOOD_RECALL, CLAUSE_BREAKS, FLAG_HABITUAL, FLAG_PAST, FLAG_PAST_PHRASES, FLAG_RECENT, NEGATIONS,
+    TIME_NOW, is_now_word, load_patterns, word_set,
 )
 
 # ---------------------------------------------------------------------------------------------
@@ -67,13 +67,13 @@ CUES: dict[str, tuple[str, tuple[str | None, str | None, str | None], list[list]
 
 # The tokens a negation may stand before a cue, without a clause boundary in between.
 NEG_WINDOW = 3
-CLAUSE_BREAK = CLAUSE_BREAKS_FLAGS
+CLAUSE_BREAK = CLAUSE_BREAKS
 PAST_MARKERS = FLAG_PAST
 PAST_PHRASES = FLAG_PAST_PHRASES
 RECENT_MARKERS = FLAG_RECENT
 HABITUAL_MARKERS = FLAG_HABITUAL
-# The same list as the cue time=now (triage/lexicon.py).
-NOW_MARKERS = TIME_NOW_FLAGS
+# The very list of the cue time=now (triage/lexicon.py): a cue and a flag cannot disagree on now.
+NOW_MARKERS = TIME_NOW
 
 
 @dataclass(frozen=True)

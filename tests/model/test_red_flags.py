@@ -183,3 +183,28 @@ def test_a_listed_weapon_takes_the_tense_of_its_verb(nlp):
     """"messen" hangs on "hamers", which hangs on the verb: every weapon of the list is told in the past."""
     found = [f for f in nlp("Ze gebruikte hamers, messen of een knuppel als wapen.")._.red_flags if f.cue == "weapon"]
     assert found and {f.when for f in found} == {"recent"} and {f.floor for f in found} == {"high"}
+
+
+def test_cues_and_flags_read_one_list_of_time_words_and_clause_breaks():
+    """Patterns as data (triage/patterns/nl_en.json): the cue time=now and a flag's when=now are the same set,
+    and so are the clause breaks of the cues and of the flags."""
+    from triage import cues, lexicon, red_flags
+
+    assert red_flags.NOW_MARKERS is lexicon.TIME_NOW
+    assert red_flags.CLAUSE_BREAK is lexicon.CLAUSE_BREAKS
+    assert cues._BREAKS is lexicon.CLAUSE_BREAKS
+
+
+@pytest.mark.parametrize("word", ["vanochtend", "vanmiddag", "net", "momenteel", "currently"])
+def test_a_word_for_now_makes_both_the_cue_and_the_flag_now(nlp, word):
+    doc = nlp(f"hij heeft me {word} gewurgd")
+    assert doc._.cues.get("time=now") == 1.0
+    assert {(f.cue, f.when, f.floor) for f in doc._.red_flags} == {("strangulation", "now", "acute")}
+
+
+def test_a_pattern_file_reference_to_an_unknown_list_is_named():
+    from triage.lexicon import word_set
+
+    assert word_set(["@A", "Mes"], {"A": frozenset({"bijl"})}) == {"bijl", "mes"}
+    with pytest.raises(RuntimeError, match="'@B' names no list"):
+        word_set(["@B"], {"A": frozenset({"bijl"})})

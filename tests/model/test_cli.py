@@ -9,6 +9,7 @@ import pytest
 from model.helpers import run_triage as triage
 from model.helpers import sample_training_split
 from training.data import CHALLENGE
+from triage.settings import get_settings
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +30,7 @@ def test_train_writes_a_versioned_verified_model(small_model):
     manifest = json.loads((small_model / "manifest.json").read_text())
     assert (small_model / "model.joblib").stat().st_size == manifest["artifact"]["bytes"]
     assert len(manifest["artifact"]["sha256"]) == 64
-    assert manifest["spacy_pipeline"]["name"]
+    assert manifest["spacy_pipeline"]["name"] == get_settings().spacy_model
     assert manifest["data"]["per_source"] == {"sample": manifest["data"]["n_train"]}
     assert set(manifest["libraries"]) >= {"scikit-learn", "spacy", "python"}
     challenge = manifest["metrics"]["challenge"]

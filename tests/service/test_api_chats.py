@@ -41,7 +41,8 @@ def test_create_returns_triage_guidance_and_position(client):
     assert chat["triage"]["minor"] is True
     assert chat["triage"]["urgency"] in URGENCY_RANK
     assert chat["prediction"]["model_version"] == chat["triage"]["model_version"]
-    assert chat["guidance"], "every triage returns guidance cards"
+    # A minor gets the pinned card on child-centred language and safety (guidance/minderjarigen.md).
+    assert "minderjarigen" in [card["id"] for card in chat["guidance"]]
     assert all(card["reason"] and card["body"] for card in chat["guidance"])
     assert chat["received_at"].endswith("Z") and chat["reason_nl"]
     assert chat["waiting_seconds"] >= 0 and chat["message_count"] == 1

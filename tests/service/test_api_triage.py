@@ -25,8 +25,9 @@ def test_triage_returns_the_prediction_and_guidance(sclient, model, cards):
     assert body == expected, "everything `triage predict` returns, unchanged"
     assert set(expected) == {"role", "minor", "urgency", "topics", "scores", "red_flags", "needs_review",
                              "review_reasons", "language", "explanation", "model_version", "spacy_pipeline"}
-    assert guidance == cards.select(expected, limit=4) or len(guidance) >= 1
-    assert [c["id"] for c in guidance] == [c["id"] for c in cards.select(expected, limit=4)]
+    assert guidance == cards.select(expected, limit=4)
+    # Strangled yesterday and at the door now: the strangulation card, whatever else the model says.
+    assert "verwurging" in [c["id"] for c in guidance]
     for card in guidance:
         assert set(card) == {"id", "title", "body", "source", "reason"} and card["reason"]
     assert any(f["cue"] == "strangulation" for f in body["red_flags"])
@@ -37,8 +38,11 @@ def test_guidance_follows_an_override(client):
     before = [c["id"] for c in client.get("/v1/chats/c", headers=auth("advisor")).json()["guidance"]]
     r = client.patch("/v1/chats/c/triage", json={"urgency": "acute", "minor": True, "reason": "kind in gevaar"},
                      headers=auth("advisor"))
+    assert r.status_code == 200, r.text
     after = [c["id"] for c in r.json()["guidance"]]
-    assert after and after != before
+    # Acute and a minor after the override: both pinned cards, which the adult advice question did not get.
+    assert {"acuut-gevaar", "minderjarigen"} <= set(after)
+    assert not {"acuut-gevaar", "minderjarigen"} & set(before)
 
 
 def test_metrics(sclient):

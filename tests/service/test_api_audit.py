@@ -638,7 +638,7 @@ def test_role_matrix_for_audit_and_models(make_registry_client, db_url, registry
             if caller in ("none", "wrong", "malformed"):
                 assert r.status_code == 401 and r.headers.get("www-authenticate") == "Bearer", (path, caller)
             elif caller in allowed:
-                created = path.endswith("/reviews")  # a review is a new resource; everything else reads or is a no-op
+                created = path.endswith("/reviews")  # each caller's first review: 201; the rest read or no-op
                 assert r.status_code == (201 if created else 200), (method, path, caller, r.status_code, r.text)
             else:
                 assert r.status_code == 403 and r.json()["code"] == "forbidden", (method, path, caller, r.text)

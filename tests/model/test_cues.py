@@ -116,7 +116,9 @@ def test_red_flags_become_cues(nlp):
     assert c["flag=weapon"] == 1.0
 
 
-def test_transformers_follow_the_estimator_contract(nlp):
+def test_doc_transformers_and_feature_union_on_real_docs(nlp):
+    """What the transformers make of parsed openers; scikit-learn's estimator checks on them run in
+    test_estimator_contract.py."""
     docs = list(nlp.pipe(["Hij slaat me", "ik ben 13", "hoi"]))
     assert DocText().fit(docs).transform(docs) == ["hij slaat me", "ik ben 13", "hoi"]
     assert DocLemmas().fit_transform(docs)[0].split() == ["hij", "slaan", "me"]

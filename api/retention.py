@@ -13,7 +13,7 @@ message and the advisor reads it. Copies of it live in more places than the mess
 
 When a chat ends (closed, the client left, or abandoned: `end_chat_text`) the text is deleted and
 every copy of it in the chat is redacted in the same transaction, with the whole text as context
-(api/audit.py redact_prediction, as the audit records are). After TRIAGE_RAW_RETENTION_DAYS
+(api/audit/prediction_redaction.py redact_prediction, as the audit records are). After TRIAGE_RAW_RETENTION_DAYS
 `purge()` removes the rest: quotes, features and reasons are emptied and the chat keeps its labels,
 times and outcome only (`chats.purged_at`). The audit records keep their redacted text for review,
 as documented in docs/api.md; their raw text (TRIAGE_STORE_RAW_TEXT) goes after the retention too.

@@ -82,7 +82,7 @@ class ApiSettings(Settings):
                                   "headers (431 above)")
     keep_alive_seconds: int = Field(5, ge=1, le=300, description="an idle keep-alive connection is closed "
                                     "after this long")
-    # Audit records (api/audit.py): the redacted text is always stored; the raw text only with this on.
+    # Audit records (api/audit/): the redacted text is always stored; the raw text only with this on.
     store_raw_text: bool = Field(False, description="also keep the raw (unredacted) text of audit records, for "
                                                     "raw_retention_days; `triage purge` deletes it afterwards")
     raw_retention_days: int = Field(30, ge=1, le=3650, description="days raw client text may be kept (audit "

@@ -48,9 +48,8 @@ from api.schemas import CHAT_ID_MAX, ChatCreate, CloseRequest, MessageCreate, Ov
 from api.security import Principal
 from api.settings import ApiSettings
 from api.triager import Triager, combine_client_text
-from triage.explain import ROLE_NL, URGENCY_NL
 from triage.guidance import RED_FLAGS
-from triage.labels import URGENCY_RANK
+from triage.override import effective_triage, lapse_override, merge_override, override_note, who
 from triage.severity import severity
 
 log = logging.getLogger("triage.api")
@@ -59,17 +58,8 @@ OPEN_STATUSES = ("waiting", "claimed")
 MESSAGE_RETRIES = 5
 HEARTBEAT_WRITE_SECONDS = 10.0  # a heartbeat within this of the last one is not written again
 EXPIRY_CHECK_SECONDS = 5.0      # how often one process looks for lapsed claims
-WHEN_RANK = {"now": 0, "unspecified": 1, "recent": 2, "past": 3}
 SUPERVISOR_ROLES = ("admin",)   # may act on any advisor's claim (a supervisor role comes later)
 PREVIOUS_SHOWN = 5              # earlier conversations of a returning client shown in its chat
-
-
-def who(label: str | None, name: str | None) -> str | None:
-    """Who acted, for people to read: the key's label, and the name the advisor typed at sign-in
-    when it differs (self-declared: a shared key cannot tell its users apart)."""
-    if not name or name == label:
-        return label
-    return f"{label} (opgegeven naam: {name})" if label else f"{name} (opgegeven naam)"
 
 
 def _actor_data(actor: Principal, name: str | None) -> dict:
@@ -103,34 +93,6 @@ def _preview(text: str, chars: int) -> str | None:
     return flat if len(flat) <= chars else flat[: chars - 1].rstrip() + "…"
 
 
-# --- the effective triage: the model's, with an advisor's override on top ----------------------
-
-def effective_triage(prediction: dict, override: dict | None) -> tuple[dict, list[str]]:
-    triage = {"urgency": prediction["urgency"], "role": prediction["role"], "minor": prediction["minor"]}
-    fields = (override or {}).get("fields", {})
-    for key in ("urgency", "role", "minor"):
-        if key in fields:
-            triage[key] = fields[key]
-    # A person has looked at an overridden triage: it no longer waits for review.
-    triage["needs_review"] = bool(prediction["needs_review"]) and not fields
-    return triage, [k for k in ("urgency", "role", "minor") if k in fields]
-
-
-def _override_note(override: dict | None) -> str:
-    if not override or not override.get("fields"):
-        return ""
-    fields = override["fields"]
-    parts = []
-    if "urgency" in fields:
-        parts.append(f"urgentie {URGENCY_NL[fields['urgency']]}")
-    if "role" in fields:
-        parts.append(f"rol {ROLE_NL[fields['role']]}")
-    if "minor" in fields:
-        parts.append("minderjarig" if fields["minor"] else "niet minderjarig")
-    by = who(override.get("advisor"), override.get("name"))
-    return f" Aangepast{f' door {by}' if by else ''}: {', '.join(parts)} (reden: {override.get('reason', '')})."
-
-
 def chat_severity(prediction: dict, minor: bool) -> tuple[float, str]:
     """How severe the chat is among acute chats (triage/severity.py), with the Dutch reason."""
     p_acute = prediction.get("scores", {}).get("urgency", {}).get("acute", 0.0)
@@ -154,7 +116,7 @@ def build_summary(prediction: dict, override: dict | None, guidance: list[dict],
             "overridden": overridden,
             "red_flags": [{k: f[k] for k in ("cue", "label_nl", "text", "when", "floor")}
                           for f in prediction["red_flags"]],
-            "summary_nl": prediction["explanation"].get("summary_nl", "") + _override_note(override),
+            "summary_nl": prediction["explanation"].get("summary_nl", "") + override_note(override),
             "model_version": prediction["model_version"],
             "severity": score, "severity_nl": score_nl,
             "alert": alert, "returned": returned,
@@ -596,9 +558,8 @@ class ChatService:
             before, _ = effective_triage(chat.prediction, chat.override)
             given = {k: v for k, v in (("urgency", body.urgency), ("role", body.role), ("minor", body.minor))
                      if v is not None}
-            fields = {**(chat.override or {}).get("fields", {}), **given}
-            override = {"fields": fields, "reason": reason, "advisor": actor.label, "name": body.advisor,
-                        "key": actor.key_id, "at": iso(now), "model_urgency": chat.prediction["urgency"]}
+            override = merge_override(chat.override, given, reason=reason, advisor=actor.label, name=body.advisor,
+                                      key=actor.key_id, at=now, model_urgency=chat.prediction["urgency"])
             result = self._retriage_with(chat.prediction, override)
             values = self._apply(dict(updated_at=now, version=chat.version + 1),
                                  {**result, "prediction": chat.prediction})
@@ -694,58 +655,3 @@ def _override_out(override: dict | None) -> dict | None:
     if not override:
         return None
     return {k: override.get(k) for k in ("fields", "reason", "advisor", "name", "at")}
-
-
-def _worst_when(prediction: dict) -> dict[str, int]:
-    """Per red-flag cue the most immediate time it was told with (0 = now)."""
-    out: dict[str, int] = {}
-    for flag in prediction.get("red_flags", []):
-        rank_ = WHEN_RANK.get(flag.get("when"), WHEN_RANK["unspecified"])
-        out[flag["cue"]] = min(rank_, out.get(flag["cue"], rank_))
-    return out
-
-
-def lapse_override(override: dict | None, before: dict, after: dict, now: datetime
-                   ) -> tuple[dict | None, dict | None]:
-    """An advisor's override must never hide new danger.
-
-    New danger is a red flag the chat did not have before this message (or one that is now told
-    as happening more immediately), a model urgency above the overridden urgency, or the model now
-    finding a minor where the advisor said adult. Then every part of the override that could hide
-    it lapses: an urgency that is not above the model's, "not a minor", and the role (the advisor
-    judged it on text that no longer tells the whole story). Only parts that make the chat *more*
-    urgent stay. Returns (the override that remains, None or {"fields", "new_red_flags", "alert"})."""
-    if not override or not override.get("fields"):
-        return override, None
-    fields = dict(override["fields"])
-    old_when, new_when = _worst_when(before), _worst_when(after)
-    new_flags = sorted(cue for cue, rank_ in new_when.items() if rank_ < old_when.get(cue, len(WHEN_RANK)))
-    above = "urgency" in fields and URGENCY_RANK[after["urgency"]] < URGENCY_RANK[fields["urgency"]]
-    minor_found = fields.get("minor") is False and after["minor"]
-    if not (new_flags or above or minor_found):
-        return override, None
-    lapsed = []
-    if "urgency" in fields and URGENCY_RANK[fields["urgency"]] >= URGENCY_RANK[after["urgency"]]:
-        lapsed.append("urgency")
-    if fields.get("minor") is False:
-        lapsed.append("minor")
-    if "role" in fields:
-        lapsed.append("role")
-    for key in lapsed:
-        fields.pop(key)
-    why = []
-    if new_flags:
-        why.append(f"een nieuw bericht met {'rode vlag' if len(new_flags) == 1 else 'rode vlaggen'} "
-                   f"({', '.join(RED_FLAGS.get(c, c) for c in new_flags)})")
-    if above:
-        why.append(f"het model schat de chat nu {URGENCY_NL[after['urgency']]} in, hoger dan de aanpassing "
-                   f"({URGENCY_NL[override['fields']['urgency']]})")
-    if minor_found:
-        why.append("het model ziet nu een minderjarige chatter")
-    by = who(override.get("advisor"), override.get("name"))
-    by = f" van {by}" if by else ""
-    outcome = (f"de aanpassing{by} is vervallen" if lapsed else f"de aanpassing{by} blijft (die is al urgenter)")
-    text = f"Nieuw gevaar: {' en '.join(why)}; {outcome}."
-    alert = {"at": iso(now), "kind": "override_lapsed", "text_nl": text[0].upper() + text[1:]}
-    remaining = {**override, "fields": fields} if fields else None
-    return remaining, {"fields": lapsed, "new_red_flags": new_flags, "alert": alert}

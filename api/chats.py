@@ -41,7 +41,7 @@ from sqlalchemy.orm import Session
 from api.audit import AuditStore, redact_text
 from api.db.models import Chat, ChatEvent, ChatMessage, utcnow
 from api.db.session import Database
-from api.errors import ApiError, conflict, not_found
+from api.domain_errors import ChatConflict, ChatNotFound, NotClaimer
 from api.queue_view import QueueView
 from api.retention import end_chat_text, prepare_end
 from api.schemas import CHAT_ID_MAX, ChatCreate, CloseRequest, MessageCreate, OverrideRequest
@@ -203,7 +203,7 @@ class ChatService:
             with self.db.read() as session:
                 current = self._current(session, body.chat_id)
                 if current is None or current.status not in OPEN_STATUSES:
-                    raise conflict("concurrent_update", f"chat '{body.chat_id}' changed meanwhile; send it again")
+                    raise ChatConflict("concurrent_update", f"chat '{body.chat_id}' changed meanwhile; send it again")
                 return self._replay(session, current, body.text), False
         return view, True
 
@@ -248,7 +248,7 @@ class ChatService:
         first = session.scalar(select(ChatMessage.raw_text).where(ChatMessage.chat_id == chat.chat_id,
                                                                    ChatMessage.seq == 1))
         if first is not None and first != text:
-            raise conflict("chat_exists", f"chat '{chat.platform_chat_id}' is open with another opener; send "
+            raise ChatConflict("chat_exists", f"chat '{chat.platform_chat_id}' is open with another opener; send "
                                           f"further client messages to POST /v1/chats/{chat.platform_chat_id}/messages")
         return self._view(session, chat, utcnow())
 
@@ -267,7 +267,7 @@ class ChatService:
             with self.db.read() as session:
                 addressed = session.get(Chat, chat_id)
                 if addressed is None:
-                    raise not_found(chat_id)
+                    raise ChatNotFound(chat_id)
                 platform_id = addressed.platform_chat_id or addressed.chat_id
                 chat = self._current(session, platform_id) or addressed
                 if chat.status not in OPEN_STATUSES:
@@ -275,7 +275,7 @@ class ChatService:
                 else:
                     ended = None
                     if chat.message_count >= self.settings.max_messages_per_chat:
-                        raise conflict("too_many_messages", f"chat '{chat.chat_id}' already has "
+                        raise ChatConflict("too_many_messages", f"chat '{chat.chat_id}' already has "
                                                             f"{chat.message_count} messages, the most kept per chat")
                     texts = list(session.scalars(select(ChatMessage.raw_text)
                                                  .where(ChatMessage.chat_id == chat.chat_id).order_by(ChatMessage.seq)))
@@ -320,7 +320,7 @@ class ChatService:
             if lapse and self.triager.metrics is not None:
                 self.triager.metrics.overrides.labels("lapsed").inc()
             return self.view(chat_id, truncated=result["truncated"]), False
-        raise conflict("concurrent_update", f"chat '{chat_id}' changed while the message was added; send it again")
+        raise ChatConflict("concurrent_update", f"chat '{chat_id}' changed while the message was added; send it again")
 
     def _retriage_with(self, prediction: dict, override: dict | None) -> dict:
         triage, _ = effective_triage(prediction, override)
@@ -347,7 +347,7 @@ class ChatService:
         row = session.execute(select(Chat.status, Chat.claimed_by, Chat.claimed_key, Chat.claimed_name)
                               .where(Chat.chat_id == chat_id)).first()
         if row is None:
-            raise not_found(chat_id)
+            raise ChatNotFound(chat_id)
         return tuple(row)
 
     @staticmethod
@@ -358,9 +358,9 @@ class ChatService:
         return ((Chat.claimed_key == actor.key_id) | Chat.claimed_key.is_(None),)
 
     @staticmethod
-    def _not_claimer(chat_id: str, claimed_by: str | None, claimed_name: str | None, verb: str) -> ApiError:
-        return ApiError(403, "not_claimer", f"chat '{chat_id}' is claimed by {who(claimed_by, claimed_name)}; only "
-                                            f"the key that claimed it, or an admin, may {verb} it")
+    def _not_claimer(chat_id: str, claimed_by: str | None, claimed_name: str | None, verb: str) -> NotClaimer:
+        return NotClaimer(f"chat '{chat_id}' is claimed by {who(claimed_by, claimed_name)}; only "
+                          f"the key that claimed it, or an admin, may {verb} it")
 
     def claim(self, chat_id: str, actor: Principal, name: str | None = None) -> dict:
         now = utcnow()
@@ -370,9 +370,9 @@ class ChatService:
                                          claimed_name=name, claimed_at=now, last_seen_at=now, updated_at=now)):
                 status, claimed_by, _, claimed_name = self._state(session, chat_id)
                 if status == "claimed":
-                    raise conflict("already_claimed",
+                    raise ChatConflict("already_claimed",
                                    f"chat '{chat_id}' is already claimed by {who(claimed_by, claimed_name)}")
-                raise conflict("chat_not_waiting", f"chat '{chat_id}' is {status} and cannot be claimed")
+                raise ChatConflict("chat_not_waiting", f"chat '{chat_id}' is {status} and cannot be claimed")
             self._clear_returned(session, chat_id)
             session.add(ChatEvent(chat_id=chat_id, at=now, kind="claimed", actor=actor.label,
                                   data=_actor_data(actor, name)))
@@ -408,7 +408,7 @@ class ChatService:
     def _check_holder(self, chat_id: str, state: tuple, actor: Principal) -> None:
         status, claimed_by, claimed_key, claimed_name = state
         if status != "claimed":
-            raise conflict("chat_not_claimed", f"chat '{chat_id}' is {status}; it is no longer claimed")
+            raise ChatConflict("chat_not_claimed", f"chat '{chat_id}' is {status}; it is no longer claimed")
         if claimed_key is not None and claimed_key != actor.key_id and actor.role not in SUPERVISOR_ROLES:
             raise self._not_claimer(chat_id, claimed_by, claimed_name, "keep")
 
@@ -423,7 +423,7 @@ class ChatService:
                     dict(claimed_by=target.label, claimed_key=target.key_id, claimed_name=name, claimed_at=now,
                          last_seen_at=now, updated_at=now), same):
                 status = self._state(session, chat_id)[0]
-                raise conflict("chat_not_claimed", f"chat '{chat_id}' is {status}; only a claimed chat can be "
+                raise ChatConflict("chat_not_claimed", f"chat '{chat_id}' is {status}; only a claimed chat can be "
                                                    f"reassigned")
             session.add(ChatEvent(chat_id=chat_id, at=now, kind="reassigned", actor=actor.label, data={
                 **_actor_data(actor, None), "from": previous, "from_key": previous_key, "from_name": previous_name,
@@ -493,7 +493,7 @@ class ChatService:
                 status, claimed_by, _, claimed_name = self._state(session, chat_id)
                 if status == "claimed":
                     raise self._not_claimer(chat_id, claimed_by, claimed_name, "release")
-                raise conflict("chat_not_claimed", f"chat '{chat_id}' is {status}; only a claimed chat can be released")
+                raise ChatConflict("chat_not_claimed", f"chat '{chat_id}' is {status}; only a claimed chat can be released")
             session.add(ChatEvent(chat_id=chat_id, at=now, kind="released", actor=actor.label,
                                   data=_actor_data(actor, name)))
         return self.view(chat_id)
@@ -513,7 +513,7 @@ class ChatService:
                 status, claimed_by, _, claimed_name = self._state(session, chat_id)
                 if status == "claimed":
                     raise self._not_claimer(chat_id, claimed_by, claimed_name, "close")
-                raise conflict("chat_not_open", f"chat '{chat_id}' is already {status}")
+                raise ChatConflict("chat_not_open", f"chat '{chat_id}' is already {status}")
             end_chat_text(session, chat_id, ending)
             session.add(ChatEvent(chat_id=chat_id, at=now, kind="closed", actor=actor.label,
                                   data={"outcome": body.outcome, **_actor_data(actor, name)}))
@@ -527,13 +527,13 @@ class ChatService:
         with self.db.write() as session:
             addressed = session.get(Chat, chat_id)
             if addressed is None:
-                raise not_found(chat_id)
+                raise ChatNotFound(chat_id)
             chat_id = (self._current(session, addressed.platform_chat_id or chat_id) or addressed).chat_id
             if not self._transition(session, chat_id, OPEN_STATUSES,
                                     dict(status="left", closed_at=now, updated_at=now, raw_preview=None)):
                 status = self._state(session, chat_id)[0]
                 if status != "left":
-                    raise conflict("chat_not_open", f"chat '{chat_id}' is already {status}")
+                    raise ChatConflict("chat_not_open", f"chat '{chat_id}' is already {status}")
             else:
                 end_chat_text(session, chat_id, ending)
                 session.add(ChatEvent(chat_id=chat_id, at=now, kind="left", actor=None, data={}))
@@ -549,9 +549,9 @@ class ChatService:
             query = select(Chat).where(Chat.chat_id == chat_id).with_for_update()
             chat = session.scalars(query).first()
             if chat is None:
-                raise not_found(chat_id)
+                raise ChatNotFound(chat_id)
             if chat.status not in OPEN_STATUSES:
-                raise conflict("chat_not_open", f"chat '{chat_id}' is {chat.status}; its triage can no longer change")
+                raise ChatConflict("chat_not_open", f"chat '{chat_id}' is {chat.status}; its triage can no longer change")
             if (chat.status == "claimed" and chat.claimed_key is not None and chat.claimed_key != actor.key_id
                     and actor.role not in SUPERVISOR_ROLES):
                 raise self._not_claimer(chat_id, chat.claimed_by, chat.claimed_name, "override the triage of")
@@ -588,7 +588,7 @@ class ChatService:
         with self.db.read() as session:
             chat = session.get(Chat, chat_id)
             if chat is None:
-                raise not_found(chat_id)
+                raise ChatNotFound(chat_id)
             out = self._view(session, chat, utcnow(), history)
         out["text_truncated"] = truncated
         return out

@@ -15,6 +15,8 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.domain_errors import ChatConflict, ChatError, ChatNotFound, NotClaimer
+
 log = logging.getLogger("triage.api")
 
 
@@ -33,6 +35,15 @@ class ApiError(Exception):
         if self.field:
             body["field"] = self.field
         return body
+
+
+# The HTTP status of each error of the chat service (api/domain_errors.py); the body is the same
+# {"detail", "code", "field"} as every ApiError.
+DOMAIN_STATUS: dict[type[ChatError], int] = {ChatNotFound: 404, NotClaimer: 403, ChatConflict: 409}
+
+
+def from_domain(exc: ChatError) -> ApiError:
+    return ApiError(DOMAIN_STATUS[type(exc)], exc.code, exc.detail, field=exc.field)
 
 
 def not_found(chat_id: str) -> ApiError:
@@ -82,6 +93,11 @@ def install_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(_request: Request, exc: ApiError):
         return JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers)
+
+    @app.exception_handler(ChatError)
+    async def _domain_error(_request: Request, exc: ChatError):
+        error = from_domain(exc)
+        return JSONResponse(error.body(), status_code=error.status)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_request: Request, exc: RequestValidationError):

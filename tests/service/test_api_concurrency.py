@@ -9,7 +9,8 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
-from api.errors import ApiError
+from api.domain_errors import ChatError
+from api.errors import from_domain
 from api.schemas import MessageCreate
 from api.security import Principal
 from service.helpers import auth, server_env
@@ -28,8 +29,8 @@ def test_concurrent_claims_in_one_process(client):
         try:
             service.claim(chat_id, Principal("advisor", f"advisor {n}", f"key-{n:012d}"))
             return chat_id, 200
-        except ApiError as exc:
-            return chat_id, exc.status
+        except ChatError as exc:
+            return chat_id, from_domain(exc).status
 
     jobs = [(chat_id, n) for chat_id in chats for n in range(8)]
     with ThreadPoolExecutor(8) as pool:
@@ -47,8 +48,8 @@ def test_concurrent_messages_are_all_kept(client):
         try:
             service.add_message("busy", MessageCreate(text=f"bericht {n}"))
             return 200
-        except ApiError as exc:
-            return exc.status
+        except ChatError as exc:
+            return from_domain(exc).status
 
     with ThreadPoolExecutor(6) as pool:
         statuses = list(pool.map(send, range(6)))

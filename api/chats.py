@@ -22,7 +22,7 @@ api/db/models.py) and emptied when the chat is closed or the client left. It is 
 events (the history) hold labels and cues, never text.
 
 Every triage the model makes for a chat (the opener, and again on each new client message) is
-also stored as an audit record with the redacted text (api/audit.py), in the same transaction as
+also stored as an audit record with the redacted text (api/audit/), in the same transaction as
 the chat; an advisor's override is linked to the chat's latest audit record.
 """
 

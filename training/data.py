@@ -13,6 +13,7 @@ import numpy as np
 from sklearn.model_selection import StratifiedGroupKFold
 
 from training.schema import LabelledOpener, load_labelled
+from triage.versions.gate import LabelledText
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 SEED_DIR = DATA_DIR / "seed"
@@ -25,16 +26,9 @@ SPLIT_SEED = 13
 
 
 @dataclass
-class Example:
-    """A validated example with its provenance."""
+class Example(LabelledText):
+    """A validated example with its provenance (source: the corpus file or input it came from)."""
 
-    id: str
-    text: str
-    role: str
-    minor: bool
-    urgency: str
-    topics: list[str]
-    source: str
     split: str = "train"
     kind: str = "opener"  # or "transcript": the opener was cut from a labelled transcript
     register: str = ""  # forum, advice_letter, chat, ... or the site a real text was published on
@@ -47,9 +41,6 @@ class Example:
         return cls(record.id or fallback_id, record.text, record.role, record.minor, record.urgency,
                    list(record.topics), str(extra.get("source", "")), kind=str(extra.get("kind", "opener")),
                    register=register, lang=str(extra.get("lang") or "nl"))
-
-    def labels(self) -> dict:
-        return {"role": self.role, "minor": self.minor, "urgency": self.urgency, "topics": self.topics}
 
 
 def _site(origin: str) -> str:

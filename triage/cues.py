@@ -179,33 +179,36 @@ FLOOR_ONLY_FLAGS = frozenset({"physical_violence"})
 _LINKED_PRONOUNS = frozenset({"hij", "zij", "ze", "hem", "haar", "he", "she", "him", "her"})
 
 
-def _narrative_cues(sents: list[Span], story_time: bool, add) -> None:
+def _finite_tenses(sents: list[Span]) -> list[str]:
+    """The tenses of the finite verbs of these sentences, one entry per verb."""
+    return [tense for sent in sents for t in sent if "Fin" in t.morph.get("VerbForm") for tense in t.morph.get("Tense")]
+
+
+def _narrative_cues(sents: list[Span], end_tenses: list[str], story_time: bool, add) -> None:
     """How a longer message is built: the tense of its last sentences (which decide time: real messages
     tell the past first and end in the present) and whether a story about then (story_time: a past or
     recent time word before them) comes first."""
     if len(sents) < 3:
         return
-    last = sents[-2:]
-    tenses = {tense for sent in last for t in sent if "Fin" in t.morph.get("VerbForm") for tense in t.morph.get("Tense")}
+    tenses = set(end_tenses)
     if "Pres" in tenses:
         add("end_tense=pres")
     if tenses == {"Past"}:
         add("end_tense=past")
-    if any("?" in sent.text for sent in last):
+    if any("?" in sent.text for sent in sents[-2:]):
         add("end_question")
     if story_time and "Pres" in tenses:
         add("story_then_present")
 
 
-def told_in_past(sents: list[Span]) -> bool:
+def told_in_past(end_tenses: list[str], now_said: bool) -> bool:
     """The message ends told in the past: its last two sentences (all, when it is shorter) hold at least two
-    finite verbs in the past tense, at least twice as many as in the present (one mis-tagged verb must not
-    decide), and no word for now. Testimonies and stories about then read like this; a message about danger
-    now or within hours does not ("hij staat voor de deur", "hij heeft me net geslagen", "help")."""
-    last = sents[-2:]
-    tenses = [tense for sent in last for t in sent if "Fin" in t.morph.get("VerbForm") for tense in t.morph.get("Tense")]
-    past, present = tenses.count("Past"), tenses.count("Pres")
-    return past >= 2 and past >= 2 * present and not any(is_now_word(t) for sent in last for t in sent)
+    finite verbs in the past tense (end_tenses), at least twice as many as in the present (one mis-tagged
+    verb must not decide), and no word for now (now_said). Testimonies and stories about then read like
+    this; a message about danger now or within hours does not ("hij staat voor de deur", "hij heeft me net
+    geslagen", "help")."""
+    past, present = end_tenses.count("Past"), end_tenses.count("Pres")
+    return past >= 2 and past >= 2 * present and not now_said
 
 
 def extract_cues(doc: Doc) -> dict[str, float]:
@@ -299,8 +302,10 @@ def extract_cues(doc: Doc) -> dict[str, float]:
                          "onze", "i'm", "am"}:
                 add("self_profession")
 
-    _narrative_cues(sents, story_time, add)
-    if told_in_past(sents):
+    end_tenses = _finite_tenses(sents[-2:])
+    _narrative_cues(sents, end_tenses, story_time, add)
+    # "time=now" is set exactly when a word for now stands in the last two sentences (story_end above).
+    if told_in_past(end_tenses, "time=now" in cues):
         add("told_in_past")
     if has_first:
         add("first_person")

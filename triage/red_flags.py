@@ -314,7 +314,7 @@ def _as_topic(tok) -> bool:
             or tok.dep_ in ("nsubj", "nmod", "obj", "obl"))
 
 
-def _physical_violence(span: Span, gaps: frozenset[int]) -> tuple[str, str | None] | None:
+def _physical_violence(span: Span) -> tuple[str, str | None] | None:
     """when and floor of a physical-violence cue, or None when it is negated.
 
     The guide: recent or repeated physical violence is high, violence of the past is normal. Only words
@@ -326,8 +326,7 @@ def _physical_violence(span: Span, gaps: frozenset[int]) -> tuple[str, str | Non
     if any(_as_topic(t) for t in span if t.lower_ in HIT or t.lemma_.lower() in HIT):
         return None  # "is het slaan van kinderen verboden?": a question about a topic, not an act
     when, source = _when_and_source(span)
-    text = span.doc._.text if span.doc.has_extension("text") and span.doc._.text is not None else span.doc.text
-    if when != "now" and CHILDHOOD_RECALL.search(text):
+    if when != "now" and CHILDHOOD_RECALL.search(span.doc.text):
         when = "past"
     elif when == "recent" and source == "tense":
         when = "past"
@@ -345,7 +344,7 @@ def find_red_flags(doc: Doc, matcher: ConceptMatcher) -> list[RedFlag]:
             continue
         seen.add((cue, span.start))
         if cue == "physical_violence":
-            judged = _physical_violence(span, gaps)
+            judged = _physical_violence(span)
             if judged is None:
                 continue
             when, floor = judged

@@ -52,7 +52,7 @@ class Labelled(Protocol):
 
 @dataclass
 class LabelledText:
-    """A text with its gold labels (e.g. a reviewed audit record); training.data.Example fits too."""
+    """A text with its gold labels (e.g. a reviewed audit record); training.data.Example extends it."""
 
     id: str
     text: str

@@ -1,22 +1,89 @@
-"""The label scheme (see docs/annotation-guide.md). Orders matter: urgency is most urgent first."""
+"""The label scheme (see docs/annotation-guide.md) and the registry of the heads that predict it.
 
-ROLES: tuple[str, ...] = ("victim", "bystander", "perpetrator", "professional", "unknown")
-URGENCIES: tuple[str, ...] = ("acute", "high", "normal", "low")
-TOPICS: tuple[str, ...] = (
-    "physical",
-    "psychological",
-    "sexual",
-    "neglect",
-    "financial",
-    "coercive_control",
-    "stalking",
-    "honour_related",
-    "child_abuse",
-    "elder_abuse",
-    "exploitation",
-    "digital",
+Every place that loops over heads (estimator, model, explanations, review, audit, agreement,
+evaluation) reads HEAD_REGISTRY, so a new head is declared here once. Orders matter: urgency is most
+urgent first.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Literal
+
+
+class Role(StrEnum):
+    VICTIM = "victim"
+    BYSTANDER = "bystander"
+    PERPETRATOR = "perpetrator"
+    PROFESSIONAL = "professional"
+    UNKNOWN = "unknown"
+
+
+class Urgency(StrEnum):
+    ACUTE = "acute"
+    HIGH = "high"
+    NORMAL = "normal"
+    LOW = "low"
+
+
+class Topic(StrEnum):
+    PHYSICAL = "physical"
+    PSYCHOLOGICAL = "psychological"
+    SEXUAL = "sexual"
+    NEGLECT = "neglect"
+    FINANCIAL = "financial"
+    COERCIVE_CONTROL = "coercive_control"
+    STALKING = "stalking"
+    HONOUR_RELATED = "honour_related"
+    CHILD_ABUSE = "child_abuse"
+    ELDER_ABUSE = "elder_abuse"
+    EXPLOITATION = "exploitation"
+    DIGITAL = "digital"
+
+
+# Plain tuples of the values, for code that indexes columns or validates input.
+ROLES: tuple[str, ...] = tuple(r.value for r in Role)
+URGENCIES: tuple[str, ...] = tuple(u.value for u in Urgency)
+TOPICS: tuple[str, ...] = tuple(t.value for t in Topic)
+
+HeadKind = Literal["multiclass", "binary", "multilabel"]
+Calibration = Literal["temperature", "sigmoid", "platt_per_label"]
+
+
+@dataclass(frozen=True)
+class Head:
+    """One predicted label.
+
+    kind: multiclass (one of classes), binary (True/False) or multilabel (any subset of classes).
+    calibration: how its scores are calibrated (see triage/estimator.py).
+    explained: the prediction carries the features that pushed towards its label.
+    reviewed: reviewers confirm or correct it, gold labels are resolved for it, and it can be
+    overridden by an advisor (topics are reviewed but not overridden: see `overridable`).
+    """
+
+    name: str
+    kind: HeadKind
+    classes: tuple
+    calibration: Calibration
+    explained: bool
+    reviewed: bool
+    overridable: bool
+
+
+HEAD_REGISTRY: tuple[Head, ...] = (
+    Head("role", "multiclass", ROLES, "temperature", explained=True, reviewed=True, overridable=True),
+    Head("minor", "binary", (False, True), "sigmoid", explained=True, reviewed=True, overridable=True),
+    Head("urgency", "multiclass", URGENCIES, "temperature", explained=True, reviewed=True, overridable=True),
+    Head("topics", "multilabel", TOPICS, "platt_per_label", explained=False, reviewed=True, overridable=False),
 )
-HEADS: tuple[str, ...] = ("role", "minor", "urgency", "topics")
+HEAD_BY_NAME: dict[str, Head] = {h.name: h for h in HEAD_REGISTRY}
+
+HEADS: tuple[str, ...] = tuple(h.name for h in HEAD_REGISTRY)
+# Single-label heads (one label per opener): the ones explained, overridden and compared one to one.
+SINGLE_LABEL_HEADS: tuple[str, ...] = tuple(h.name for h in HEAD_REGISTRY if h.kind != "multilabel")
+EXPLAINED_HEADS: tuple[str, ...] = tuple(h.name for h in HEAD_REGISTRY if h.explained)
+OVERRIDABLE_HEADS: tuple[str, ...] = tuple(h.name for h in HEAD_REGISTRY if h.overridable)
 
 # Lower rank = more urgent.
 URGENCY_RANK: dict[str, int] = {u: i for i, u in enumerate(URGENCIES)}

@@ -12,6 +12,7 @@ from pydantic import (AfterValidator, AwareDatetime, BaseModel, ConfigDict, Fiel
 from api.time_window import FILTER_MAX, FILTER_MIN, check_filter_time, check_received_at
 from triage.labels import MAX_TEXT_CHARS, ROLES, TOPICS, URGENCIES
 from triage.normalize import is_blank, normalize_text
+from triage.prediction import Prediction, RedFlag  # noqa: F401  (the core's contract, reused)
 
 CHAT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$"
 CHAT_ID_MAX = 64
@@ -162,16 +163,6 @@ class OverrideRequest(_In):
 
 # --- responses -------------------------------------------------------------------------------
 
-class RedFlag(BaseModel):
-    cue: str
-    label_nl: str
-    text: str
-    start_char: int
-    end_char: int
-    when: str
-    floor: str | None
-
-
 class GuidanceCard(BaseModel):
     id: str
     title: str
@@ -184,23 +175,6 @@ class GuidanceRef(BaseModel):
     id: str
     title: str
     reason: str
-
-
-class Prediction(BaseModel):
-    """Exactly what `triage predict` returns for one text."""
-
-    role: Role
-    minor: bool
-    urgency: Urgency
-    topics: list[str]
-    scores: dict[str, dict[str, float]]
-    red_flags: list[RedFlag]
-    needs_review: bool
-    review_reasons: list[str]
-    language: str
-    explanation: dict[str, Any]
-    model_version: str
-    spacy_pipeline: str
 
 
 class TriageResponse(Prediction):

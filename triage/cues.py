@@ -16,7 +16,7 @@ from spacy.tokens import Doc, Span, Token
 from triage.lexicon import (
     CHILDHOOD_RECALL, CLAUSE_BREAKS, THIRD_POSS, THIRD_POSS_PARSED,
     FIRST_OBJ, FIRST_PL_SUBJ, FIRST_POSS, FIRST_SG_SUBJ, HARM_VERBS, PROFESSIONS, RELATION_GROUPS,
-    SCHOOL_WORDS, THIRD_PERSON, TIME_NOW, TIME_PAST, TIME_RECENT, WORK_WORDS, YOUTH_WORDS, is_now_word,
+    REFLEXIVE_SELF, SCHOOL_WORDS, THIRD_PERSON, TIME_NOW, TIME_PAST, TIME_RECENT, WORK_WORDS, YOUTH_WORDS, is_now_word,
 )
 
 if not Doc.has_extension("cues"):
@@ -47,12 +47,14 @@ _SCHOOL_YEAR = re.compile(
 # Writers who describe their own aggression: the strongest sign of the perpetrator role, and often
 # phrased without a harm verb ("ik verlies mijn geduld", "ik ontplof").
 _SELF_AGGRESSION = re.compile(
-    r"\b(?:ik|k)\s+(?:ben\s+bang\s+dat\s+ik|verlies|ontplof|flip|word\s+(?:zo\s+)?(?:boos|kwaad|agressief)|"
+    r"(?:\b(?:ik|k)\s+(?:ben\s+bang\s+dat\s+ik|verlies|ontplof|flip|word\s+(?:zo\s+)?(?:boos|kwaad|agressief)|"
     r"kan\s+(?:mezelf|mijzelf|mn\s+woede|mijn\s+woede|me)\s+niet|heb\s+(?:haar|hem|mijn|mn|m'n|ze|zijn|ons)\b|"
-    r"schreeuw|sla|schop|duw|knijp|scheld|dreig|controleer|bedreig|mishandel)|"
+    r"schreeuw|sla(?!ap)|schop|duw|knijp|scheld|dreig|controleer|bedreig|mishandel)|"
     r"\b(?:mijn|mn|m'n)\s+(?:woede|agressie|driftbuien|boosheid|geduld|handen|losse\s+handjes)\b|"
     r"\b(?:ik\s+ben\s+(?:de\s+)?dader|pleger|anger\s+management|agressieregulatie|agressietraining|"
-    r"ik\s+(?:wil|moet)\s+(?:stoppen|leren)|i\s+(?:hit|hurt|lose)|spijt)\b",
+    r"ik\s+(?:wil|moet)\s+(?:stoppen|leren)|i\s+(?:hit|hurt|lose)|spijt)\b)"
+    # ... unless the writer is the object: "ik ben bang dat ik mezelf iets aandoe", "i hurt myself".
+    rf"(?!\s+(?:{'|'.join(map(re.escape, sorted(REFLEXIVE_SELF)))})\b)",
     re.I,
 )
 # Signs of a writer under 18 without an age: parents' rules and permission, school life (Dutch, Flemish
@@ -143,7 +145,7 @@ def _surface_agency(doc: Doc, i: int) -> list[str]:
     """Who harms whom around harm word i, read from word order (robust where the parse fails)."""
     found: list[str] = []
     subject = None
-    passive = False
+    passive = reflexive = False
     j = i - 1
     while j >= max(0, i - 5):
         low = doc[j].lower_
@@ -151,6 +153,7 @@ def _surface_agency(doc: Doc, i: int) -> list[str]:
             break
         if low in _PASSIVE_AUX:
             passive = True
+        reflexive = reflexive or low in REFLEXIVE_SELF
         if subject is None and (low in _SUBJ_ME or low in _SUBJ_OTHER or _relation(doc[j])):
             subject = "me" if low in _SUBJ_ME else "other"
         if low in _OBJ_ME and low not in {"mijn", "mn", "m'n", "my"}:
@@ -162,7 +165,11 @@ def _surface_agency(doc: Doc, i: int) -> list[str]:
         subject = "me"
     if any(a in {"me", "mij", "ons"} for a in after):
         found.append("harm_to=me")
-    if subject == "me":
+    reflexive = reflexive or any(a in REFLEXIVE_SELF for a in after)
+    if subject == "me" and reflexive and not passive:
+        # "dat ik mezelf iets aandoe", "i hurt myself": the writer at risk, not harming someone else.
+        found.append("self_harm")
+    elif subject == "me":
         found.append("harm_to=me" if passive else "harm_by=me")
     elif subject == "other":
         found.append("harm_by=other")

@@ -48,6 +48,8 @@ NEGATIONS = word_set(_WORDS["negations"])
 FIRST_SG_SUBJ = word_set(_WORDS["first_sg_subj"])
 FIRST_PL_SUBJ = word_set(_WORDS["first_pl_subj"])
 FIRST_OBJ = word_set(_WORDS["first_obj"])
+# The writer as the object of their own act ("ik doe mezelf iets aan"): self-harm, not harm done to others.
+REFLEXIVE_SELF = word_set(_WORDS["reflexive_self"])
 FIRST_POSS = word_set(_WORDS["first_poss"])
 THIRD_PERSON = word_set(_WORDS["third_person"])
 THIRD_POSS = word_set(_WORDS["third_poss"])

@@ -249,3 +249,30 @@ def test_english_openers_are_read_like_dutch_ones(nlp):
 ])
 def test_told_in_past(nlp, text, told):
     assert bool(cues(nlp, text).get("told_in_past")) is told
+
+
+@pytest.mark.parametrize("text", [
+    "Ik ben bang dat ik mezelf iets aandoe als hij weer begint.",
+    "Soms denk ik dat ik mezelf iets ga aandoen.",
+    "I hurt myself when he yells at me",
+])
+def test_self_harm_is_not_read_as_harming_someone_else(nlp, text):
+    # The writer at risk from themselves is a victim in the annotation guide, not a perpetrator.
+    found = cues(nlp, text)
+    assert "self_aggression" not in found
+    assert "harm_by=me" not in found
+
+
+@pytest.mark.parametrize("text,harmed", [
+    ("Ik ben bang dat ik haar iets aandoe als ze weer begint.", "self_aggression"),
+    ("Soms denk ik dat ik haar iets ga aandoen.", "harm_by=me"),
+    ("I hurt her when she yells at me", "self_aggression"),
+])
+def test_harming_someone_else_still_reads_as_such(nlp, text, harmed):
+    assert harmed in cues(nlp, text)
+
+
+def test_sleeping_is_not_hitting(nlp):
+    # "sla" in "ik slaap" once made every victim who sleeps badly look like a perpetrator.
+    assert "self_aggression" not in cues(nlp, "ik slaap slecht sinds hij weer thuis is")
+    assert "self_aggression" in cues(nlp, "ik sla haar soms als ik boos ben")

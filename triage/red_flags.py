@@ -174,11 +174,14 @@ def _is_negated(span: Span, gaps: frozenset[int] = frozenset()) -> bool:
     if any(doc[i].lower_ in NEGATIONS for i in gaps):
         return True
     inside = set(range(span.start, span.end))
-    # Negation attached in the parse to the cue or to the word it depends on.
+    # Negation attached in the parse to the cue or to the word it depends on, within the cue's clause: a
+    # parse that hangs a later clause's "no" on the cue ("he locks me in ... and I have no key") must not
+    # cancel it.
+    clause = _clause(span)
     anchors = {span.root, span.root.head}
     for anchor in anchors:
         for child in anchor.children:
-            if child.i not in inside and child.lower_ in NEGATIONS:
+            if child.i not in inside and clause.start <= child.i < clause.end and child.lower_ in NEGATIONS:
                 return True
     # Negation shortly before the cue in the same clause (robust to parse errors in chat text).
     i = span.start - 1
@@ -314,6 +317,10 @@ def _as_topic(tok) -> bool:
             or tok.dep_ in ("nsubj", "nmod", "obj", "obl"))
 
 
+# Words that end one act and begin another; "en" and "," also list the people of one act ("mij en mijn moeder").
+_SPLITS_ACT = frozenset({".", "!", "?", ";", "maar", "but", "want", "omdat", "because", "terwijl", "dus"})
+
+
 def _physical_violence(span: Span) -> tuple[str, str | None] | None:
     """when and floor of a physical-violence cue, or None when it is negated.
 
@@ -321,8 +328,10 @@ def _physical_violence(span: Span) -> tuple[str, str | None] | None:
     make it recent ("vorige week", "elke dag", "weer"); a story told in the simple past without them
     ("mijn vader sloeg ons"), or an adult telling of their childhood, is the past.
     """
-    if _negated_after(span) or any(t.is_sent_start or t.lower_ in (".", "!", "?", ";") for t in span[1:]):
-        return None  # negated, or pieced together across two sentences ("... met deuren slaat. Onze kinderen")
+    if _negated_after(span) or any(t.is_sent_start or t.lower_ in _SPLITS_ACT for t in span[1:]):
+        # negated, or pieced together across two sentences ("... met deuren slaat. Onze kinderen") or two
+        # clauses that a contrast or a reason joins ("of dit ergens op slaat maar mijn vrouw ...")
+        return None
     if any(_as_topic(t) for t in span if t.lower_ in HIT or t.lemma_.lower() in HIT):
         return None  # "is het slaan van kinderen verboden?": a question about a topic, not an act
     when, source = _when_and_source(span)

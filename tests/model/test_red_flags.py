@@ -103,6 +103,15 @@ def test_clause_boundary_stops_negation(nlp):
     assert "weapon" in cues(nlp, "ik weet het niet, maar hij heeft een mes gepakt")
 
 
+@pytest.mark.parametrize("cue,text", [
+    # The parse hangs a later or earlier clause's negation on the cue's verb: it belongs to the other clause.
+    ("locked_in", "He locks me in the apartment when he goes to work and I have no key."),
+    ("strangulation", "Hij slaat me niet echt, hij knijpt me in mijn nek tot ik zwart zie."),
+])
+def test_a_negation_in_another_clause_does_not_cancel_the_cue(nlp, cue, text):
+    assert cue in cues(nlp, text)
+
+
 def test_flag_reports_character_span(nlp):
     text = "help hij heeft zijn handen om mijn keel gehad"
     doc = nlp(text)

@@ -49,7 +49,7 @@ def generated() -> str:
     if real:
         words = sorted(len(e.text.split()) for e in real)
         registers = Counter(e.register for e in real)
-        out += ["### Real-register slices (S12-S27), role x urgency", ""] + _cells(real) + [""]
+        out += ["### Real-register slices (S12-S29), role x urgency", ""] + _cells(real) + [""]
         out += [f"Minors: {sum(e.minor for e in real)}; English: {sum(e.lang == 'en' for e in real)}; length in words: "
                 f"median {words[len(words) // 2]}, 10th percentile {words[len(words) // 10]}, 90th percentile "
                 f"{words[len(words) * 9 // 10]}; registers: " + ", ".join(f"{r} {n}" for r, n in registers.most_common())

@@ -11,9 +11,13 @@ from fastapi.concurrency import run_in_threadpool
 from api import openapi
 from api.errors import install_handlers
 from api.middleware import ServiceMiddleware
-from api.registry import ModelRegistry
-from api.routers import audit, chats, models, ops, queue, triage
-from api.routers import pages
+from api.chats import routes as chats
+from api.model_versions import routes as models
+from api.ops import routes as ops
+from api.pages import routes as pages
+from api.predictions import routes as triage
+from api.queue import routes as queue
+from api.routers import audit
 from api.runtime import Runtime
 from api.settings import ApiSettings
 from api.time_window import ReceivedWindow, bind_window
@@ -58,7 +62,6 @@ def create_app(settings: ApiSettings | None = None, *, model=None, cards=None,
                   dependencies=[Depends(bind_window)], **NO_NATIVE_TELEMETRY)
     app.state.runtime = runtime
     app.state.received_window = ReceivedWindow.from_settings(settings)
-    app.state.registry = ModelRegistry(runtime)
     install_handlers(app)
     openapi.install(app)
     app.include_router(triage.router)

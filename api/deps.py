@@ -1,17 +1,23 @@
-"""FastAPI dependencies: the runtime, the chat service, and API-key authentication with roles."""
+"""FastAPI dependencies: the started services as typed dependencies (`ChatServiceDep` and so on:
+Annotated types a route declares as a parameter), and API-key authentication with roles."""
 
 from __future__ import annotations
 
-import json
-from typing import Any
+from typing import Annotated
 
 from fastapi import Depends, Request
-from fastapi.responses import Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from api.audit import AuditStore
+from api.audit_writer import AuditWriter
 from api.auth_gate import PRINCIPAL_SCOPE_KEY, invalid_key, unauthenticated
+from api.chats.service import ChatService
 from api.errors import ApiError
-from api.security import Principal
+from api.model_versions.service import ModelRegistry
+from api.predictions.service import Triager
+from api.queue.service import QueueService
+from api.runtime import Runtime, Services
+from api.security import KeyStore, Principal
 
 # Who may do what.
 QUEUE = ("queue", "admin")                 # the chat platform: create, update, delete chats; triage
@@ -25,28 +31,50 @@ ADMIN = ("admin",)                         # metrics; activate a model version
 bearer = HTTPBearer(auto_error=False, description="API key: `Authorization: Bearer <key>`")
 
 
-async def get_runtime(request: Request):
+def services(request: Request) -> Services:
+    return request.app.state.runtime.services
+
+
+async def get_runtime(request: Request) -> Runtime:
     return request.app.state.runtime
 
 
-async def get_service(request: Request):
-    return request.app.state.runtime.service
+async def get_chat_service(request: Request) -> ChatService:
+    return services(request).chats
 
 
-async def get_triager(request: Request):
-    return request.app.state.runtime.triager
+async def get_queue_service(request: Request) -> QueueService:
+    return services(request).queue
 
 
-async def get_audit(request: Request):
-    return request.app.state.runtime.service.audit
+async def get_triager(request: Request) -> Triager:
+    return services(request).triager
 
 
-async def get_audit_writer(request: Request):
-    return request.app.state.runtime.audit_writer
+async def get_audit(request: Request) -> AuditStore:
+    return services(request).audit
 
 
-async def get_registry(request: Request):
-    return request.app.state.registry
+async def get_audit_writer(request: Request) -> AuditWriter:
+    return services(request).audit_writer
+
+
+async def get_registry(request: Request) -> ModelRegistry:
+    return services(request).registry
+
+
+async def get_keys(request: Request) -> KeyStore:
+    return services(request).keys
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+ChatServiceDep = Annotated[ChatService, Depends(get_chat_service)]
+QueueServiceDep = Annotated[QueueService, Depends(get_queue_service)]
+TriagerDep = Annotated[Triager, Depends(get_triager)]
+AuditDep = Annotated[AuditStore, Depends(get_audit)]
+AuditWriterDep = Annotated[AuditWriter, Depends(get_audit_writer)]
+RegistryDep = Annotated[ModelRegistry, Depends(get_registry)]
+KeysDep = Annotated[KeyStore, Depends(get_keys)]
 
 
 def require(*roles: str):
@@ -60,7 +88,7 @@ def require(*roles: str):
         if principal is None:
             if credentials is None:
                 raise unauthenticated()
-            principal = request.app.state.runtime.keys.authenticate(credentials.credentials)
+            principal = services(request).keys.authenticate(credentials.credentials)
             if principal is None:
                 raise invalid_key()
         if principal.role not in roles:
@@ -70,9 +98,3 @@ def require(*roles: str):
 
     check.__name__ = f"require_{'_'.join(roles)}"
     return check
-
-
-def json_response(content: Any, status_code: int = 200) -> Response:
-    """A JSON response without a second validation pass (the content is built from validated data)."""
-    body = json.dumps(content, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode("utf-8")
-    return Response(body, status_code=status_code, media_type="application/json")

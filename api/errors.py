@@ -15,7 +15,9 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api.domain_errors import ChatConflict, ChatError, ChatNotFound, NotClaimer
+from api.domain_errors import (ChatConflict, ChatNotFound, DomainError, GateRefused, ModelProcessesUnavailable,
+                               ModelVersionConflict, ModelVersionInvalid, ModelVersionNotFound, NotClaimer)
+from api.responses import ResponseInvalid
 
 log = logging.getLogger("triage.api")
 
@@ -37,21 +39,28 @@ class ApiError(Exception):
         return body
 
 
-# The HTTP status of each error of the chat service (api/domain_errors.py); the body is the same
-# {"detail", "code", "field"} as every ApiError.
-DOMAIN_STATUS: dict[type[ChatError], int] = {ChatNotFound: 404, NotClaimer: 403, ChatConflict: 409}
+# The HTTP status of each kind of service error (api/domain_errors.py), found along the class's
+# MRO so a subclass maps like its parent; the body is the same {"detail", "code", "field"} as every
+# ApiError, plus the error's extra fields.
+DOMAIN_STATUS: dict[type[DomainError], int] = {
+    ChatNotFound: 404, NotClaimer: 403, ChatConflict: 409,
+    ModelVersionNotFound: 404, ModelVersionConflict: 409, GateRefused: 409, ModelVersionInvalid: 422,
+    ModelProcessesUnavailable: 503,
+}
 
 
-def from_domain(exc: ChatError) -> ApiError:
-    return ApiError(DOMAIN_STATUS[type(exc)], exc.code, exc.detail, field=exc.field)
+def from_domain(exc: DomainError) -> ApiError:
+    status = next(DOMAIN_STATUS[kind] for kind in type(exc).__mro__ if kind in DOMAIN_STATUS)
+    return DomainApiError(status, exc)
 
 
-def not_found(chat_id: str) -> ApiError:
-    return ApiError(404, "chat_not_found", f"no chat with chat_id '{chat_id}'", field="chat_id")
+class DomainApiError(ApiError):
+    def __init__(self, status: int, exc: DomainError):
+        super().__init__(status, exc.code, exc.detail, field=exc.field)
+        self.extra = exc.extra
 
-
-def conflict(code: str, detail: str, field: str | None = "chat_id") -> ApiError:
-    return ApiError(409, code, detail, field=field)
+    def body(self) -> dict:
+        return {**super().body(), **self.extra}
 
 
 HTTP_CODES = {404: "not_found", 405: "method_not_allowed"}
@@ -94,10 +103,18 @@ def install_handlers(app: FastAPI) -> None:
     async def _api_error(_request: Request, exc: ApiError):
         return JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers)
 
-    @app.exception_handler(ChatError)
-    async def _domain_error(_request: Request, exc: ChatError):
+    @app.exception_handler(DomainError)
+    async def _domain_error(_request: Request, exc: DomainError):
         error = from_domain(exc)
         return JSONResponse(error.body(), status_code=error.status)
+
+    @app.exception_handler(ResponseInvalid)
+    async def _response_invalid(request: Request, exc: ResponseInvalid):
+        # A bug of the service, not of the request: logged with where the body broke its model
+        # (locations and error types; never the values, which may be chat text).
+        route = getattr(request.scope.get("route"), "path_format", None) or "unmatched"
+        log.error("invalid response of %s %s: %s", request.method, route, exc)
+        return JSONResponse({"detail": "internal error", "code": "internal_error"}, status_code=500)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_request: Request, exc: RequestValidationError):

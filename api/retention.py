@@ -52,7 +52,7 @@ def iso(value: datetime | None) -> str | None:
 
 def _redacted(texts: list[str | None], prediction: dict) -> dict:
     from api.audit import redact_prediction
-    from api.triager import combine_client_text
+    from api.predictions.service import combine_client_text
 
     combined, _ = combine_client_text([t for t in texts if t])
     _, out, _ = redact_prediction(combined, prediction)
@@ -100,7 +100,7 @@ def end_chat_text(session: Session, chat_id: str, prepared: dict | None = None) 
 
 
 def _summary(chat: Chat, prediction: dict) -> dict:
-    from api.chats import build_summary
+    from api.chats.summary import build_summary
 
     marks = chat.summary.get("triage", {})
     summary = build_summary(prediction, chat.override, chat.guidance, marks.get("alert"), marks.get("returned"))

@@ -92,7 +92,7 @@ def run(host: str = "127.0.0.1", port: int = 8000) -> int:
 
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     base = f"http://{shown}:{port}"
-    lines = [f"triage API {runtime.model.version} on {base}",
+    lines = [f"triage API {runtime.triager.model.version} on {base}",
              f"  API docs:  {base}/docs",
              f"  database:  {runtime.db.engine.url.render_as_string(hide_password=True)}"]
     if runtime.admin_key_file is not None:

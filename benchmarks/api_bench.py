@@ -42,11 +42,11 @@ from benchmarks.common import (  # noqa: E402
 
 def seed_queue(settings, model, cards, n: int, texts: list[str]) -> None:
     """n waiting chats, triaged with the service's own code, written in one transaction."""
-    from api.chats import ChatService
+    from api.chats.service import ChatService
     from api.db import migrate
     from api.db.models import Chat, ChatMessage
     from api.db.session import Database
-    from api.triager import Triager
+    from api.predictions.service import Triager
 
     db = Database(settings.resolved_database_url)
     migrate.upgrade(db)

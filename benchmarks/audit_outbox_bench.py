@@ -62,7 +62,7 @@ def main(argv=None) -> int:
     from api.db import migrate
     from api.db.session import Database
     from api.settings import ApiSettings
-    from api.triager import Triager
+    from api.predictions.service import Triager
     from triage.guidance import load_cards
     from triage.model import TriageModel
 

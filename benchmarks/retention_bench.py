@@ -42,7 +42,7 @@ def one_round(model, cards, url: str, chats: int, data_dir: Path) -> dict[str, l
     from sqlalchemy import update
 
     from api.app import create_app
-    import api.chats as chats_module
+    import api.chats.closing as chats_module
     from api.db.models import Chat
     from api.retention import close_abandoned, purge
     from service.helpers import auth, make_settings

@@ -23,7 +23,7 @@ def export_lines(db: Database, filters: AuditFilters, *, end_line: bool = True,
     oldest first, read in chunks (each chunk its own short transaction). The last line says the
     export is complete (triage/export_file.py): a cut stream lacks it. `viewer`: a reviewer
     sees settled labels only of records they reviewed themselves (reviews stay independent)."""
-    from api.triager import combine_client_text
+    from api.predictions.service import combine_client_text
     from triage.export_file import ExportDigest
 
     digest = ExportDigest()

@@ -9,8 +9,9 @@ from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import StreamingResponse
 
 from api.audit import MAX_PAGE, AuditFilters
-from api.deps import REVIEW, get_audit, json_response, require
+from api.deps import REVIEW, AuditDep, require
 from api.errors import ApiError
+from api.responses import JsonAnswer
 from api.schemas import (CHAT_ID_PATTERN, FILTER_RANGE, MAX_RECORD_ID, AuditPage, AuditRecordDetail, AuditStats,
                          ErrorOut, FilterTime, ReviewRequest, Role, Urgency)
 from api.security import Principal
@@ -18,6 +19,7 @@ from api.security import Principal
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
 
 ERRORS = {401: {"model": ErrorOut}, 403: {"model": ErrorOut}, 404: {"model": ErrorOut}, 422: {"model": ErrorOut}}
+AUDIT_PAGE, AUDIT_RECORD, AUDIT_STATS = JsonAnswer(AuditPage), JsonAnswer(AuditRecordDetail), JsonAnswer(AuditStats)
 RecordId = Annotated[int, Path(ge=1, le=MAX_RECORD_ID, description="the audit record's id")]
 
 
@@ -69,30 +71,30 @@ def reviewer_id(principal: Principal) -> str:
 
 
 @router.get("/predictions", response_model=AuditPage, responses=ERRORS, summary="Audit records, newest first")
-def list_records(filters: Annotated[AuditFilters, Depends(record_filters)],
+def list_records(filters: Annotated[AuditFilters, Depends(record_filters)], audit: AuditDep,
                  limit: Annotated[int, Query(ge=1, le=MAX_PAGE, description=f"page size (at most {MAX_PAGE})")] = 50,
                  cursor: Annotated[str | None, Query(max_length=200, description="`next_cursor` of the previous "
                                                                                  "page")] = None,
-                 audit=Depends(get_audit), _p: Principal = Depends(require(*REVIEW))):
+                 _p: Principal = Depends(require(*REVIEW))):
     """Filters combine with AND. Pages are keyset-paginated: follow `next_cursor` until it is null
     (stable while new records arrive: they are newer than every page already read)."""
-    return json_response(audit.list(filters, limit, cursor))
+    return AUDIT_PAGE(audit.list(filters, limit, cursor))
 
 
 @router.get("/predictions/{record_id}", response_model=AuditRecordDetail, responses=ERRORS,
             summary="One audit record with its explanation, overrides, reviews and gold labels")
-def get_record(record_id: RecordId, audit=Depends(get_audit), principal: Principal = Depends(require(*REVIEW))):
+def get_record(record_id: RecordId, audit: AuditDep, principal: Principal = Depends(require(*REVIEW))):
     """Reviews are made independently: for a key with the `reviewer` role that has not reviewed
     this record yet, `reviews` is empty, `gold` is null and `reviews_hidden` is true (the other
     reviewers' verdicts and the gold labels follow once it has posted its own review). The admin
     sees everything."""
     viewer = reviewer_id(principal) if principal.role == "reviewer" else None
-    return json_response(audit.get(record_id, viewer))
+    return AUDIT_RECORD(audit.get(record_id, viewer))
 
 
 @router.post("/predictions/{record_id}/reviews", response_model=AuditRecordDetail, status_code=201,
              responses={200: {"model": AuditRecordDetail}, **ERRORS}, summary="Review a prediction")
-def review_record(record_id: RecordId, body: ReviewRequest, audit=Depends(get_audit),
+def review_record(record_id: RecordId, body: ReviewRequest, audit: AuditDep,
                   principal: Principal = Depends(require(*REVIEW))):
     """Head by head: is the model's label right (`role_ok`, `minor_ok`, `urgency_ok`)? Where not,
     give the right label in `corrected`; `corrected.topics` is the complete right topic set. The
@@ -100,13 +102,13 @@ def review_record(record_id: RecordId, body: ReviewRequest, audit=Depends(get_au
     record: 201 for a first review, 200 when it replaces the reviewer's earlier review. Answers
     with the record, its reviews and the gold labels resolved from them."""
     record, created = audit.review(record_id, body, reviewer_id(principal), principal.name)
-    return json_response(record, 201 if created else 200)
+    return AUDIT_RECORD(record, 201 if created else 200)
 
 
 @router.get("/export", responses={200: {"content": {"application/x-ndjson": {}},
                                         "description": "training JSONL, one reviewed record per line"}, **ERRORS},
             response_class=StreamingResponse, summary="Reviewed records with gold labels as training JSONL")
-def export(filters: Annotated[AuditFilters, Depends(period_filters)], audit=Depends(get_audit),
+def export(filters: Annotated[AuditFilters, Depends(period_filters)], audit: AuditDep,
            principal: Principal = Depends(require(*REVIEW))):
     """Records whose gold labels are resolved, oldest first, in the opener format of
     docs/training-data.md (`id`, redacted `text`, gold `role`, `minor`, `urgency`, `topics`, plus
@@ -122,6 +124,6 @@ def export(filters: Annotated[AuditFilters, Depends(period_filters)], audit=Depe
 @router.get("/stats", response_model=AuditStats, responses=ERRORS,
             summary="Label distribution per week, review and override rates, accuracy per model version, "
                     "agreement, under-triage, acute recall and precision, confusion matrices")
-def stats(filters: Annotated[AuditFilters, Depends(period_filters)], audit=Depends(get_audit),
+def stats(filters: Annotated[AuditFilters, Depends(period_filters)], audit: AuditDep,
           _p: Principal = Depends(require(*REVIEW))) -> dict[str, Any]:
-    return json_response(audit.stats(filters))
+    return AUDIT_STATS(audit.stats(filters))

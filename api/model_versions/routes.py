@@ -6,11 +6,15 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Path
 
-from api.deps import ADMIN, REVIEW, get_registry, json_response, require
-from api.schemas import VERSION_PATTERN, ActivateRequest, ErrorOut
+from api.deps import ADMIN, REVIEW, RegistryDep, require
+from api.model_versions.schemas import VERSION_PATTERN, ActivateRequest
+from api.responses import JsonAnswer
+from api.schemas import ErrorOut
 from api.security import Principal
 
 router = APIRouter(prefix="/v1/models", tags=["models"])
+# The document declares these answers as objects (the return annotation); typed models would change it.
+OBJECT = JsonAnswer(dict[str, Any])
 
 ERRORS = {401: {"model": ErrorOut}, 403: {"model": ErrorOut}, 404: {"model": ErrorOut}, 409: {"model": ErrorOut},
           422: {"model": ErrorOut}}
@@ -19,21 +23,21 @@ VersionPath = Annotated[str, Path(min_length=1, max_length=100, pattern=VERSION_
 
 
 @router.get("", responses=ERRORS, summary="Model versions, which is active and which this server serves")
-def list_models(registry=Depends(get_registry), _p: Principal = Depends(require(*REVIEW))) -> dict[str, Any]:
+def list_models(registry: RegistryDep, _p: Principal = Depends(require(*REVIEW))) -> dict[str, Any]:
     """Every version under TRIAGE_MODEL_DIR with its manifest summary (training data, spaCy
     pipeline, headline metrics per evaluation set), `active` (the ACTIVE pointer), `serving` (the
     model this server process predicts with) and the latest activations."""
-    return json_response(registry.list())
+    return OBJECT(registry.list())
 
 
 @router.post("/{version}/activate", responses=ERRORS,
              summary="Activate a version behind the quality gate and swap it into the running server")
-def activate_model(version: VersionPath, body: Annotated[ActivateRequest | None, Body()] = None,
-                   registry=Depends(get_registry), principal: Principal = Depends(require(*ADMIN))) -> dict[str, Any]:
+def activate_model(version: VersionPath, registry: RegistryDep,
+                   body: Annotated[ActivateRequest | None, Body()] = None, principal: Principal = Depends(require(*ADMIN))) -> dict[str, Any]:
     """Loads the version fully (checksum verified), runs the quality gate against the active model
     on the held-out data and the reviewed gold records, makes it the active version and swaps it
     into this server without dropping requests. Takes as long as the gate (tens of seconds).
     409 `quality_gate_failed` (with the failures) unless `force` with a `reason`; 422
     `model_load_failed` when it cannot be loaded (the old model keeps serving)."""
     body = body or ActivateRequest()
-    return json_response(registry.activate(version, body.force, body.reason, f"api:{principal.label}"))
+    return OBJECT(registry.activate(version, body.force, body.reason, f"api:{principal.label}"))

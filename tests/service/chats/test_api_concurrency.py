@@ -11,7 +11,7 @@ import pytest
 
 from api.domain_errors import ChatError
 from api.errors import from_domain
-from api.schemas import MessageCreate
+from api.chats.schemas import MessageCreate
 from api.security import Principal
 from service.helpers import auth, server_env
 

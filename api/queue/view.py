@@ -4,7 +4,7 @@ Per call the queue is ranked anew (positions, priorities and reasons change with
 waited), but most of each item does not change while a chat waits: its arrival, message count,
 preview, effective triage and guidance. Those parts are kept here per chat, as what rank() needs
 and as ready-made JSON, keyed by the chat's `version` (bumped by every change of a chat,
-api/chats.py). A call reads only (chat_id, version) of the waiting chats and fetches new or changed
+api/chats/). A call reads only (chat_id, version) of the waiting chats and fetches new or changed
 chats in full. The stored JSON summary is spliced in as text, never decoded and encoded again.
 
 The cache holds exactly the chats that were waiting at the last call, so text of a chat that was

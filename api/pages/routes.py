@@ -98,7 +98,7 @@ def cue_lexicon() -> dict:
 
     def patterns(*compiled) -> list[str]:
         # Named directly (not looked up by string): a rename in triage.cues fails here and in
-        # tests/service/test_cue_lexicon.py instead of leaving the page without highlights.
+        # tests/service/pages/test_cue_lexicon.py instead of leaving the page without highlights.
         return [p.pattern for value in compiled for p in (value if isinstance(value, (list, tuple)) else [value])]
 
     return {

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from sqlalchemy import create_engine, update
 
-from api.chats import lapse_override
+from triage.override import lapse_override
 from api.db.models import Chat, utcnow
 from service.helpers import advisor_key, auth, queue_items
 

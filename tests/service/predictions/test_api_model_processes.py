@@ -69,8 +69,8 @@ def test_concurrent_predictions_are_batched_and_equal_in_process_ones(model):
     together (nlp.pipe); every caller gets exactly its own text's prediction."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from api.model_processes import ModelProcesses
-    from api.triager import Triager
+    from api.predictions.processes import ModelProcesses
+    from api.predictions.service import Triager
     from triage.settings import get_settings
 
     texts = [f"{TEXT} ({i})" if i % 2 else f"ik ben {10 + i} en mijn moeder slaat mij" for i in range(12)]
@@ -177,7 +177,7 @@ def test_readiness_and_list_tell_a_tampered_artifact_that_killed_the_model_proce
 def test_a_failed_pool_is_tried_again_until_the_artifact_is_whole(registry):
     """A pool that could not restart tries again (every retry_seconds) and serves once the
     artifact is restored; closing it stops the retries."""
-    from api.model_processes import ModelProcesses
+    from api.predictions.processes import ModelProcesses
     from triage.settings import get_settings
 
     root, version = registry

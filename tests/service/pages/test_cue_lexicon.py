@@ -1,11 +1,11 @@
-"""The reviewer page's cue lexicon (api/routers/pages.py cue_lexicon) is built from the model's
+"""The reviewer page's cue lexicon (api/pages/routes.py cue_lexicon) is built from the model's
 own word lists and patterns: every group is present, non-empty and a valid regular expression."""
 
 from __future__ import annotations
 
 import re
 
-from api.routers.pages import cue_lexicon
+from api.pages.routes import cue_lexicon
 from triage import cues
 
 

@@ -4,7 +4,7 @@ Predictions are CPU-bound Python (spaCy). In one process they run one at a time 
 gain nothing in parallel, and eight of them contending for the GIL cut throughput from ~190 to
 ~110 predictions/s on the 2-core machine. To use more cores, `model_processes` (env
 TRIAGE_MODEL_PROCESSES; by default one per core but one when there are several) runs predictions
-in processes that each hold the model (api/model_processes.py), balanced per request (uvicorn
+in processes that each hold the model (api/predictions/processes.py), balanced per request (uvicorn
 workers would balance per connection). The process's own model stays loaded as the fallback.
 POST /v1/triage awaits the model processes from the event loop (triage_async): no thread of the
 server waits on them, which took p99 at 8 clients from ~52 to ~47 ms on the 2-core machine.
@@ -18,7 +18,7 @@ from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 
-from api.model_processes import ModelProcesses, child_settings
+from api.predictions.processes import ModelProcesses, child_settings
 from triage.labels import MAX_TEXT_CHARS
 
 
@@ -48,7 +48,7 @@ class Triager:
             self.processes = None
 
     def swap(self, model, processes: ModelProcesses | None = None) -> None:
-        """Hot swap to a fully loaded model (and its pool, api/registry.py): one assignment each, so
+        """Hot swap to a fully loaded model (and its pool, api/model_versions/service.py): one assignment each, so
         predictions already running finish on the old model and later ones use the new one."""
         old = self.processes
         self.model = model

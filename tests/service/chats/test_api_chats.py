@@ -174,7 +174,7 @@ def test_queue_of_another_instance_follows_every_change(make_client, db_url):
 
 def test_a_chats_place_equals_its_queue_entry_after_every_change(make_client, db_url):
     """Every chat write answers with the chat's place from an order kept incrementally per server
-    process (api/queue_view.py, triage.queue.QueueIndex); GET /v1/queue ranks the whole queue. Two
+    process (api/queue/view.py, triage.queue.QueueIndex); GET /v1/queue ranks the whole queue. Two
     app instances on one database, changes through one: the other's answer for each waiting chat
     must equal its entry in the full ranking, and its queue must hold exactly the waiting chats."""
     writer, reader = make_client(db_url), make_client(db_url)
@@ -361,7 +361,9 @@ def test_preview_for_advisors(client):
 
 def test_responses_match_the_documented_schemas(client):
     """Responses are built without a second validation pass; they must still match the OpenAPI models."""
-    from api.schemas import ChatDetail, ChatOut, QueueOut, TriageResponse
+    from api.chats.schemas import ChatDetail, ChatOut
+    from api.queue.schemas import QueueOut
+    from api.schemas import TriageResponse
 
     ChatOut.model_validate(create(client, "s1", DANGER))
     ChatOut.model_validate(create(client, "s2", HOI, minutes_ago=2))

@@ -25,15 +25,21 @@ API is refused there (409 `activation_unsupported`): use `triage models activate
 
 from __future__ import annotations
 
-import json
 import logging
 import multiprocessing
 import threading
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from api.errors import ApiError
+from api.domain_errors import (GateRefused, ModelProcessesUnavailable, ModelVersionConflict, ModelVersionInvalid,
+                                ModelVersionNotFound)
+
+if TYPE_CHECKING:
+    from api.audit import AuditStore
+    from api.ops.metrics import Metrics
+    from api.predictions.service import Triager
+    from api.settings import ApiSettings
 
 log = logging.getLogger("triage.api")
 
@@ -64,24 +70,22 @@ def _gate_process(env: dict[str, str], root: str, version: str, force: bool, rea
 
 
 class ModelRegistry:
-    def __init__(self, runtime):
-        self.runtime = runtime
+    def __init__(self, settings: ApiSettings, triager: Triager, audit: AuditStore, metrics: Metrics):
+        self.settings = settings
+        self.triager = triager
+        self.audit = audit
+        self.metrics = metrics
         self._lock = threading.Lock()
         # gold examples -> the sets the gate predicts (beside the recorded metrics); tests may replace it.
         self.gate_sets = None
         self._digests = DigestCache()
 
     @property
-    def settings(self):
-        return self.runtime.settings
-
-    @property
     def root(self) -> Path:
         return Path(self.settings.model_dir)
 
     def _serving(self):
-        triager = self.runtime.triager
-        return triager.model if triager is not None else self.runtime.model
+        return self.triager.model
 
     # --- the list ------------------------------------------------------------------------------
     def list(self) -> dict[str, Any]:
@@ -145,21 +149,20 @@ class ModelRegistry:
         from triage.artifacts import MANIFEST, active_version
 
         if force and not reason:
-            raise ApiError(422, "reason_required", "a forced activation needs a reason", field="reason")
+            raise ModelVersionInvalid("reason_required", "a forced activation needs a reason", field="reason")
         if self.settings.workers > 1:
-            raise ApiError(409, "activation_unsupported",
-                           f"this server runs {self.settings.workers} worker processes (TRIAGE_WORKERS), each with "
-                           f"its own model; activate with `triage models activate {version}` and restart the server",
-                           field="version")
+            raise ModelVersionConflict(
+                "activation_unsupported",
+                f"this server runs {self.settings.workers} worker processes (TRIAGE_WORKERS), each with "
+                f"its own model; activate with `triage models activate {version}` and restart the server")
         model_dir = self.root / version
         if not (model_dir / MANIFEST).is_file():
-            raise ApiError(404, "model_not_found", f"no model version '{version}' in the model directory",
-                           field="version")
+            raise ModelVersionNotFound(version)
         if not self._lock.acquire(blocking=False):
-            raise ApiError(409, "activation_in_progress", "another activation is running; try again when it is done",
-                           field="version")
+            raise ModelVersionConflict("activation_in_progress",
+                                       "another activation is running; try again when it is done")
         try:
-            triager = self.runtime.triager
+            triager = self.triager
             old = triager.model
             if active_version(self.root) == version and getattr(old, "model_dir", None) is not None \
                     and Path(old.model_dir).resolve() == model_dir.resolve():
@@ -179,7 +182,7 @@ class ModelRegistry:
                     pool.close()
                 if status == "refused":
                     raise GateRefused(message, summary)
-                raise ApiError(422, "activation_failed", message, field="version")
+                raise ModelVersionInvalid("activation_failed", message)
             self._swap(model, pool)
             log.info("model %s activated over the API (%s); %s was serving", model.version,
                      "passed the quality gate" if summary["passed"] else "forced", old.version)
@@ -198,16 +201,16 @@ class ModelRegistry:
             model = TriageModel.load(model_dir, self.settings)
             model.warm_up()  # the first request after the swap should not pay for it
         except (ArtifactError, PipelineError) as exc:
-            raise ApiError(422, "model_load_failed", f"{exc} The active model keeps serving.", field="version") from None
+            raise ModelVersionInvalid("model_load_failed", f"{exc} The active model keeps serving.") from None
         except Exception as exc:  # noqa: BLE001 - a broken artifact may raise anything; never serve it
             log.error("loading model %s failed: %s", model_dir.name, type(exc).__name__)
-            raise ApiError(422, "model_load_failed", f"model {model_dir.name} could not be loaded "
-                                                     f"({type(exc).__name__}); the active model keeps serving",
-                           field="version") from None
+            raise ModelVersionInvalid("model_load_failed", f"model {model_dir.name} could not be loaded "
+                                                           f"({type(exc).__name__}); the active model keeps serving"
+                                      ) from None
         return model
 
     def _start_pool(self, model_dir: Path, model):
-        from api.model_processes import ModelProcesses, child_settings
+        from api.predictions.processes import ModelProcesses, child_settings
 
         settings = self.settings
         try:
@@ -215,12 +218,12 @@ class ModelRegistry:
                                   model.version)
         except Exception as exc:  # noqa: BLE001
             log.error("model processes for %s could not start: %s", model_dir.name, type(exc).__name__)
-            raise ApiError(503, "model_load_failed", f"the model processes could not load {model_dir.name} "
-                                                     f"({type(exc).__name__}); the active model keeps serving",
-                           field="version") from None
+            raise ModelProcessesUnavailable("model_load_failed", f"the model processes could not load "
+                                                                 f"{model_dir.name} ({type(exc).__name__}); the "
+                                                                 f"active model keeps serving") from None
 
     def _gate(self, version: str, force: bool, reason: str | None, actor: str) -> tuple:
-        gold = self.runtime.service.audit.gold_examples()
+        gold = self.audit.gold_examples()
         sets = (self.gate_sets or gold_sets)(gold)
         settings = self.settings
         env = {"TRIAGE_SPACY_MODEL": settings.spacy_model, "TRIAGE_MODEL_DIR": str(self.root),
@@ -231,11 +234,9 @@ class ModelRegistry:
                                actor).result(timeout=GATE_TIMEOUT_SECONDS)
 
     def _swap(self, model, pool) -> None:
-        runtime = self.runtime
-        old = runtime.triager.model
-        runtime.triager.swap(model, pool)
-        runtime.model = model
-        info = runtime.metrics.model_info
+        old = self.triager.model
+        self.triager.swap(model, pool)
+        info = self.metrics.model_info
         try:
             info.remove(old.version, getattr(old, "pipeline_label", ""))
         except KeyError:
@@ -267,19 +268,6 @@ class DigestCache:
         with self._lock:
             self._known[str(path)] = (key, digest)
         return digest
-
-
-class GateRefused(ApiError):
-    def __init__(self, message: str, summary: dict):
-        super().__init__(409, "quality_gate_failed", message, field="version")
-        self.summary = summary
-
-    def body(self) -> dict:
-        body = super().body()
-        body["failures"] = self.summary.get("failures", [])
-        body["comparison"] = self.summary
-        body["hint"] = "activate anyway with {\"force\": true, \"reason\": \"...\"} (recorded in the activation log)"
-        return body
 
 
 def gold_sets(gold: list) -> dict[str, list]:

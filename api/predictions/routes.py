@@ -7,20 +7,23 @@ import uuid
 from fastapi import APIRouter, Depends
 
 from api.audit_writer import AuditUnavailable
-from api.deps import QUEUE, get_audit_writer, get_triager, json_response, require
+from api.deps import QUEUE, AuditWriterDep, TriagerDep, require
 from api.errors import ApiError
-from api.schemas import ErrorOut, TriageRequest, TriageResponse
+from api.predictions.schemas import TriageRequest, TriageResponse
+from api.responses import JsonAnswer
+from api.schemas import ErrorOut
 
 router = APIRouter(prefix="/v1", tags=["triage"])
 
 AUDIT_HEADER = "X-Audit-Record-Key"
+TRIAGE_RESPONSE = JsonAnswer(TriageResponse)
 
 
 @router.post("/triage", response_model=TriageResponse, dependencies=[Depends(require(*QUEUE))],
              responses={401: {"model": ErrorOut}, 403: {"model": ErrorOut}, 413: {"model": ErrorOut},
                         503: {"model": ErrorOut}},
              summary="Triage a text (the chat is not stored; an audit record with the redacted text is)")
-async def triage_text(body: TriageRequest, triager=Depends(get_triager), writer=Depends(get_audit_writer)):
+async def triage_text(body: TriageRequest, triager: TriagerDep, writer: AuditWriterDep):
     """Everything `triage predict` returns for the text, plus the guidance cards chosen for it and
     why. Async: under load the answer of a model process is awaited without holding a thread; a
     prediction in this process runs in the thread pool (it is CPU-bound). The prediction is kept as
@@ -42,6 +45,4 @@ async def triage_text(body: TriageRequest, triager=Depends(get_triager), writer=
     except AuditUnavailable as exc:
         raise ApiError(503, "audit_unavailable", f"audit records cannot be kept at the moment ({exc}); try again",
                        headers={"Retry-After": "5"}) from None
-    response = json_response({**prediction, "guidance": guidance})
-    response.headers[AUDIT_HEADER] = key
-    return response
+    return TRIAGE_RESPONSE({**prediction, "guidance": guidance}, headers={AUDIT_HEADER: key})

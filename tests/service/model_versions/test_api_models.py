@@ -180,7 +180,7 @@ def test_only_one_activation_at_a_time_and_not_with_workers(make_registry_client
     root, version = registry
     clone_model(root, version, "other")
     client = make_registry_client(sqlite_url)
-    registry_ = client.app.state.registry
+    registry_ = client.app.state.runtime.services.registry
     registry_._lock.acquire()
     try:
         r = client.post("/v1/models/other/activate", headers=D)

@@ -1,0 +1,1 @@
+"""Chats: the chat platform's chats and messages, advisors' claims, overrides and closing."""

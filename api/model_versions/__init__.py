@@ -1,0 +1,1 @@
+"""Model versions: the list, activation behind the quality gate, and the hot swap."""

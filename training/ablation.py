@@ -14,6 +14,7 @@ import argparse
 import sys
 
 from triage.estimator import TriageEstimator
+from triage.labels import HEADS
 from triage.model import TriageModel
 from triage.nlp import load_pipeline
 from triage.settings import get_settings
@@ -48,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
             model = full
         else:
             keep = [i for i, e in enumerate(train) if e.source not in drop]
-            labels = {h: [getattr(train[i], h) for i in keep] for h in ("role", "minor", "urgency", "topics")}
+            labels = {h: [getattr(train[i], h) for i in keep] for h in HEADS}
             estimator = TriageEstimator().fit([train_docs[i] for i in keep], labels)
             model = TriageModel({"estimator": estimator, "urgency_policy": full.urgency_policy,
                                  "prior_shift": full.prior_shift}, full.manifest, settings)

@@ -21,8 +21,8 @@ from sklearn.multiclass import OneVsRestClassifier
 from sklearn.pipeline import FeatureUnion
 
 from triage.artifacts import ArtifactError, sha256_file
-from triage.estimator import topic_matrix
-from triage.labels import TOPICS
+from triage.estimator import label_matrix
+from triage.labels import HEAD_REGISTRY, SINGLE_LABEL_HEADS
 
 BASELINE = "baseline.joblib"
 
@@ -43,28 +43,35 @@ class PlainBaseline:
         self.vectorizer_ = _vectorizer().fit(texts)
         X = self.vectorizer_.transform(texts)
         lr = dict(class_weight="balanced", max_iter=3000)
-        self.heads_ = {head: LogisticRegression(**lr).fit(X, np.asarray(labels[head]))
-                       for head in ("role", "minor", "urgency")}
-        self.topics_ = OneVsRestClassifier(LogisticRegression(**lr)).fit(X, topic_matrix(labels["topics"]))
+        self.heads_ = {head: LogisticRegression(**lr).fit(X, np.asarray(labels[head])) for head in SINGLE_LABEL_HEADS}
+        self.multilabel_ = {head.name: OneVsRestClassifier(LogisticRegression(**lr)).fit(
+            X, label_matrix(labels[head.name], head.classes)) for head in HEAD_REGISTRY if head.kind == "multilabel"}
         return self
+
+    def __setstate__(self, state):
+        # Baselines saved before the registry hold the one multilabel head as topics_.
+        state = dict(state)
+        if "topics_" in state:
+            state["multilabel_"] = {"topics": state.pop("topics_")}
+        self.__dict__.update(state)
 
     def predict(self, texts: Sequence[str]) -> list[dict]:
         X = self.vectorizer_.transform(texts)
         proba = {head: model.predict_proba(X) for head, model in self.heads_.items()}
-        topics = self.topics_.predict_proba(X)
+        proba.update({head: model.predict_proba(X) for head, model in self.multilabel_.items()})
         out = []
         for i in range(len(texts)):
-            scores = {head: {str(c).lower(): float(p) for c, p in zip(self.heads_[head].classes_, proba[head][i])}
-                      for head in ("role", "minor", "urgency")}
-            scores["topics"] = dict(zip(TOPICS, map(float, topics[i])))
-            out.append({
-                "role": max(scores["role"], key=scores["role"].get),
-                "minor": scores["minor"]["true"] >= 0.5,
-                "urgency": max(scores["urgency"], key=scores["urgency"].get),
-                "topics": [t for t, p in zip(TOPICS, topics[i]) if p >= 0.5],
-                "scores": scores,
-                "needs_review": False,
-            })
+            scores, labels = {}, {}
+            for head in HEAD_REGISTRY:
+                p = proba[head.name][i]
+                if head.kind == "multilabel":
+                    scores[head.name] = dict(zip(head.classes, map(float, p)))
+                    labels[head.name] = [c for c, v in zip(head.classes, p) if v >= 0.5]
+                    continue
+                s = {str(c).lower(): float(v) for c, v in zip(self.heads_[head.name].classes_, p)}
+                scores[head.name] = s
+                labels[head.name] = s["true"] >= 0.5 if head.kind == "binary" else max(s, key=s.get)
+            out.append({**labels, "scores": scores, "needs_review": False})
         return out
 
 

@@ -9,13 +9,14 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from triage.labels import MULTICLASS_HEADS, SINGLE_LABEL_HEADS
 from triage.versions.metrics import (REAL_TARGETS, TARGETS, check_targets, evaluate,  # noqa: F401 - re-exported
                                      expected_calibration_error, targets_for)
 
 def format_metrics(name: str, m: dict) -> str:
     """A plain-text table of the metrics, as `triage evaluate` prints them."""
     lines = [f"== {name} (n={m['n']}) =="]
-    for head in ("role", "urgency"):
+    for head in MULTICLASS_HEADS:
         lines.append(f"{head}: macro-F1 {m[head]['macro_f1']:.3f}  accuracy {m[head]['accuracy']:.3f}")
         lines.append(f"  {'class':<14}{'prec':>7}{'recall':>8}{'F1':>7}{'n':>6}")
         for c, v in m[head]["per_class"].items():
@@ -33,7 +34,7 @@ def format_metrics(name: str, m: dict) -> str:
     lines.append(f"topics: micro-F1 {m['topics']['micro_f1']:.3f}  macro-F1 {m['topics']['macro_f1']:.3f}")
     cal = m["calibration"]
     lines.append("calibration (Brier / ECE): " + ", ".join(
-        f"{h} {cal[h]['brier']:.3f}/{cal[h].get('ece', float('nan')):.3f}" for h in ("role", "minor", "urgency")))
+        f"{h} {cal[h]['brier']:.3f}/{cal[h].get('ece', float('nan')):.3f}" for h in SINGLE_LABEL_HEADS))
     lines.append(f"needs_review: {m['needs_review_rate']:.1%}")
     lines.append("targets: " + ", ".join(
         f"{k} {v['value']} {'OK' if v['met'] else 'MISSED'} (target {v['target']})" for k, v in m["targets"].items()))

@@ -20,7 +20,7 @@ from sklearn.model_selection import StratifiedGroupKFold
 from triage import __version__
 from triage.artifacts import REPORT, active_version, save_artifact, set_active
 from triage.estimator import TriageEstimator
-from triage.labels import URGENCIES
+from triage.labels import HEADS, MULTICLASS_HEADS, URGENCIES
 from triage.features import doc_text
 from triage.language import detect_language
 from triage.model import TriageModel, now_possible
@@ -101,12 +101,7 @@ def train(data: list[Path] | None = None, out: Path | None = None, eval_sets: di
     nlp = load_pipeline(settings.spacy_model)
     info = pipeline_info(nlp, settings.spacy_model)
     docs = parse(nlp, [e.text for e in train_examples], "training data")
-    labels = {
-        "role": [e.role for e in train_examples],
-        "minor": [e.minor for e in train_examples],
-        "urgency": [e.urgency for e in train_examples],
-        "topics": [e.topics for e in train_examples],
-    }
+    labels = {head: [getattr(e, head) for e in train_examples] for head in HEADS}
 
     log("fitting features and heads")
     t0 = time.perf_counter()
@@ -114,7 +109,7 @@ def train(data: list[Path] | None = None, out: Path | None = None, eval_sets: di
     # Features and heads are fitted in two steps so that tuning below reuses the same matrix.
     X = estimator.fit_feature_matrix(docs)
     estimator.fit_features(X, labels)
-    log(f"fitted {X.shape[1]} features x 4 heads in {time.perf_counter() - t0:.1f} s")
+    log(f"fitted {X.shape[1]} features x {len(HEADS)} heads in {time.perf_counter() - t0:.1f} s")
 
     log("correcting for deployment priors and tuning urgency thresholds on out-of-fold predictions")
     groups = duplicate_groups([e.text for e in train_examples])
@@ -122,7 +117,7 @@ def train(data: list[Path] | None = None, out: Path | None = None, eval_sets: di
     strata = [f"{u}|{r}" for u, r in zip(labels["urgency"], labels["role"])]
     splits = list(folds.split(np.zeros(len(docs)), strata, groups))
     oof = {head: (oof_proba(estimator, head, X, labels[head], splits), list(estimator.heads_[head].classes_))
-           for head in ("role", "urgency")}
+           for head in MULTICLASS_HEADS}
     prior_shift = PriorShift.fit(oof, labels, settings.deployment_priors)
     urgency_oof = prior_shift.apply("urgency", *oof["urgency"])
     order = [oof["urgency"][1].index(u) for u in URGENCIES]

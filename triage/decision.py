@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 
-from triage.labels import URGENCY_RANK, more_urgent
+from triage.labels import BINARY_HEADS, MULTICLASS_HEADS, URGENCY_RANK, more_urgent
 from triage.red_flags import RedFlag
 
 
@@ -63,19 +63,20 @@ class ReviewPolicy:
 
     min_confidence: float = 0.5
     min_margin: float = 0.1
-    minor_band: tuple[float, float] = (0.35, 0.65)
+    minor_band: tuple[float, float] = (0.35, 0.65)  # the uncertain band of every binary head
 
     def reasons_for(self, scores: Mapping[str, Mapping], language: str, raised: bool) -> list[str]:
         reasons: list[str] = []
-        for head in ("role", "urgency"):
+        for head in MULTICLASS_HEADS:
             ranked = sorted(scores[head].values(), reverse=True)
             if ranked[0] < self.min_confidence:
                 reasons.append(f"{head}: low confidence ({ranked[0]:.2f})")
             elif ranked[0] - ranked[1] < self.min_margin:
                 reasons.append(f"{head}: top two scores within {self.min_margin:.2f}")
-        p_minor = scores["minor"]["true"]
-        if self.minor_band[0] <= p_minor <= self.minor_band[1]:
-            reasons.append(f"minor: uncertain ({p_minor:.2f})")
+        for head in BINARY_HEADS:
+            p_true = scores[head]["true"]
+            if self.minor_band[0] <= p_true <= self.minor_band[1]:
+                reasons.append(f"{head}: uncertain ({p_true:.2f})")
         if language != "nl":
             reasons.append(f"language: not Dutch ({language})")
         if raised:

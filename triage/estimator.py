@@ -17,7 +17,7 @@ from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from triage.features import CompiledFeatures, build_features
-from triage.labels import ROLES, TOPICS, URGENCIES
+from triage.labels import HEAD_BY_NAME, HEAD_REGISTRY, HEADS, MULTILABEL_HEADS, SINGLE_LABEL_HEADS, TOPICS, Head
 
 
 class CalibratedMultiLabel(ClassifierMixin, BaseEstimator):
@@ -100,12 +100,21 @@ def _calibrated(C: float, method: str, cv: int, random_state: int) -> Calibrated
     )
 
 
-class TriageEstimator(BaseEstimator):
-    """fit(docs, labels) / predict_proba(docs) / predict(docs) over the four heads.
+def _fit_head(head: Head, C: float, cv: int, random_state: int, X, y):
+    """One calibrated linear head of the kind and calibration the registry declares."""
+    if head.kind == "multilabel":
+        return CalibratedMultiLabel(C, cv, random_state).fit(X, label_matrix(y, head.classes))
+    y = np.asarray(y, dtype=bool) if head.kind == "binary" else np.asarray(y)
+    return _calibrated(C, head.calibration, cv, random_state).fit(X, y)
 
-    `labels` maps each head to its targets: role and urgency as strings, minor as bools, topics as
-    lists of topic names. predict_proba returns a dict of arrays with columns in the order of
-    `classes_[head]`.
+
+class TriageEstimator(BaseEstimator):
+    """fit(docs, labels) / predict_proba(docs) / predict(docs) over the heads of the registry.
+
+    `labels` maps each head to its targets: multiclass heads (role, urgency) as strings, binary ones
+    (minor) as bools, multilabel ones (topics) as lists of class names. predict_proba returns a dict
+    of arrays with columns in the order of `classes_[head]`. Each head's regularisation is the
+    parameter C_<head> (scikit-learn parameters are named in __init__, so a new head adds one).
     """
 
     # C values chosen by 5-fold cross-validation on the seed training split (not the test split).
@@ -133,20 +142,12 @@ class TriageEstimator(BaseEstimator):
 
     def fit_features(self, X, labels: Mapping[str, Sequence]):
         """Fit the heads on an already featurised matrix (from self.features_)."""
-        cv, rs = self.cv, self.random_state
-        self.heads_ = {
-            "role": _calibrated(self.C_role, "temperature", cv, rs).fit(X, np.asarray(labels["role"])),
-            "minor": _calibrated(self.C_minor, "sigmoid", cv, rs).fit(X, np.asarray(labels["minor"], dtype=bool)),
-            "urgency": _calibrated(self.C_urgency, "temperature", cv, rs).fit(X, np.asarray(labels["urgency"])),
-            "topics": CalibratedMultiLabel(self.C_topics, cv, rs).fit(X, topic_matrix(labels["topics"])),
-        }
-        self.classes_ = {
-            "role": list(self.heads_["role"].classes_),
-            "minor": [bool(c) for c in self.heads_["minor"].classes_],
-            "urgency": list(self.heads_["urgency"].classes_),
-            "topics": list(TOPICS),
-        }
-        missing = set(ROLES) - set(self.classes_["role"]) | set(URGENCIES) - set(self.classes_["urgency"])
+        self.heads_ = {head.name: _fit_head(head, getattr(self, f"C_{head.name}"), self.cv, self.random_state, X,
+                                            labels[head.name])
+                       for head in HEAD_REGISTRY}
+        self.classes_ = {head.name: _fitted_classes(head, self.heads_[head.name]) for head in HEAD_REGISTRY}
+        missing = set().union(*(set(head.classes) - set(self.classes_[head.name])
+                                for head in HEAD_REGISTRY if head.kind == "multiclass"))
         if missing:
             raise ValueError(f"training data has no examples of: {', '.join(sorted(missing))}")
         self.feature_names_ = self.features_.get_feature_names_out()
@@ -187,10 +188,12 @@ class TriageEstimator(BaseEstimator):
     def predict(self, docs) -> dict[str, list]:
         proba = self.predict_proba(docs)
         out: dict[str, list] = {}
-        for head in ("role", "minor", "urgency"):
+        for head in HEADS:
             classes = self.classes_[head]
-            out[head] = [classes[i] for i in proba[head].argmax(axis=1)]
-        out["topics"] = [[TOPICS[j] for j in np.flatnonzero(row >= 0.5)] for row in proba["topics"]]
+            if head in MULTILABEL_HEADS:
+                out[head] = [[classes[j] for j in np.flatnonzero(row >= 0.5)] for row in proba[head]]
+            else:
+                out[head] = [classes[i] for i in proba[head].argmax(axis=1)]
         return out
 
     def linear_weights(self, head: str) -> tuple[np.ndarray, np.ndarray]:
@@ -200,8 +203,8 @@ class TriageEstimator(BaseEstimator):
         positive weight pushes towards that class rather than towards all classes at once.
         """
         model = self.heads_[head]
-        if head == "topics":
-            return model.coef_.T, np.asarray(TOPICS)
+        if HEAD_BY_NAME[head].kind == "multilabel":
+            return model.coef_.T, np.asarray(HEAD_BY_NAME[head].classes)
         # The base estimator is fitted on encoded labels 0..k-1, in the order of model.classes_.
         coef = model.calibrated_classifiers_[0].estimator.coef_
         if coef.shape[0] == 1:  # binary: column for the positive class, its negation for the other
@@ -218,20 +221,27 @@ class CompiledHeads:
     scikit-learn path is checked at fit time and in tests.
     """
 
-    def __init__(self, weights, intercepts, slices, temperature, sigmoid, topics_platt, classes):
+    def __init__(self, weights, intercepts, slices, temperature, sigmoid, platt, classes):
         self.weights = weights          # features x all columns, float64
         self.intercepts = intercepts
         self.slices = slices            # head -> (start, stop)
         self.temperature = temperature  # head -> beta (softmax(beta * logits))
         self.sigmoid = sigmoid          # head -> (a, b): p = 1 / (1 + exp(a * d + b))
-        self.topics_platt = topics_platt
+        self.platt = platt              # multilabel head -> (a, b) per label: p = 1 / (1 + exp(-(a * d + b)))
         self.classes = classes
+
+    def __setstate__(self, state):
+        # Artifacts saved before the registry hold the one multilabel head's calibration as topics_platt.
+        state = dict(state)
+        if "topics_platt" in state:
+            state["platt"] = {"topics": state.pop("topics_platt")}
+        self.__dict__.update(state)
 
     @classmethod
     def from_heads(cls, heads: dict) -> "CompiledHeads":
-        cols, intercepts, slices, temperature, sigmoid, classes = [], [], {}, {}, {}, {}
+        cols, intercepts, slices, temperature, sigmoid, platt, classes = [], [], {}, {}, {}, {}, {}
         start = 0
-        for head in ("role", "minor", "urgency"):
+        for head in SINGLE_LABEL_HEADS:
             model = heads[head]
             calibrated = model.calibrated_classifiers_[0]
             base = calibrated.estimator
@@ -245,13 +255,15 @@ class CompiledHeads:
                 temperature[head] = float(calibrator.beta_)
             else:
                 sigmoid[head] = (float(calibrator.a_), float(calibrator.b_))
-        topics = heads["topics"]
-        cols.append(topics.coef_.T)
-        intercepts.append(topics.intercept_)
-        slices["topics"] = (start, start + topics.coef_.shape[0])
-        compiled = cls(np.ascontiguousarray(np.hstack(cols)), np.concatenate(intercepts), slices, temperature,
-                       sigmoid, (topics.platt_a_, topics.platt_b_), classes)
-        return compiled
+        for head in MULTILABEL_HEADS:
+            model = heads[head]
+            cols.append(model.coef_.T)
+            intercepts.append(model.intercept_)
+            slices[head] = (start, start + model.coef_.shape[0])
+            start += model.coef_.shape[0]
+            platt[head] = (model.platt_a_, model.platt_b_)
+        return cls(np.ascontiguousarray(np.hstack(cols)), np.concatenate(intercepts), slices, temperature,
+                   sigmoid, platt, classes)
 
     def predict_proba(self, X) -> dict[str, np.ndarray]:
         Z = np.asarray(X @ self.weights) + self.intercepts
@@ -263,10 +275,10 @@ class CompiledHeads:
             lo, _ = self.slices[head]
             p = 1.0 / (1.0 + np.exp(a * Z[:, lo] + b))
             out[head] = np.column_stack([1.0 - p, p])
-        lo, hi = self.slices["topics"]
-        a, b = self.topics_platt
-        out["topics"] = 1.0 / (1.0 + np.exp(-(a * Z[:, lo:hi] + b)))
-        return {head: out[head] for head in ("role", "minor", "urgency", "topics")}
+        for head, (a, b) in self.platt.items():
+            lo, hi = self.slices[head]
+            out[head] = 1.0 / (1.0 + np.exp(-(a * Z[:, lo:hi] + b)))
+        return {head: out[head] for head in HEADS}
 
 
 def _softmax(z: np.ndarray) -> np.ndarray:
@@ -275,10 +287,23 @@ def _softmax(z: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=1, keepdims=True)
 
 
-def topic_matrix(topic_lists: Sequence[Sequence[str]]) -> np.ndarray:
-    index = {t: i for i, t in enumerate(TOPICS)}
-    Y = np.zeros((len(topic_lists), len(TOPICS)), dtype=int)
-    for row, topics in enumerate(topic_lists):
-        for t in topics:
-            Y[row, index[t]] = 1
+def _fitted_classes(head: Head, model) -> list:
+    if head.kind == "multilabel":
+        return list(head.classes)
+    if head.kind == "binary":
+        return [bool(c) for c in model.classes_]
+    return list(model.classes_)
+
+
+def label_matrix(label_lists: Sequence[Sequence[str]], classes: Sequence[str]) -> np.ndarray:
+    """0/1 matrix of a multilabel head's targets, one column per class in `classes` order."""
+    index = {c: i for i, c in enumerate(classes)}
+    Y = np.zeros((len(label_lists), len(classes)), dtype=int)
+    for row, labels in enumerate(label_lists):
+        for c in labels:
+            Y[row, index[c]] = 1
     return Y
+
+
+def topic_matrix(topic_lists: Sequence[Sequence[str]]) -> np.ndarray:
+    return label_matrix(topic_lists, TOPICS)

@@ -84,6 +84,10 @@ HEADS: tuple[str, ...] = tuple(h.name for h in HEAD_REGISTRY)
 SINGLE_LABEL_HEADS: tuple[str, ...] = tuple(h.name for h in HEAD_REGISTRY if h.kind != "multilabel")
 EXPLAINED_HEADS: tuple[str, ...] = tuple(h.name for h in HEAD_REGISTRY if h.explained)
 OVERRIDABLE_HEADS: tuple[str, ...] = tuple(h.name for h in HEAD_REGISTRY if h.overridable)
+# By kind: what scores, decisions, metrics and calibration look like differ per kind, not per head.
+MULTICLASS_HEADS: tuple[str, ...] = tuple(h.name for h in HEAD_REGISTRY if h.kind == "multiclass")
+BINARY_HEADS: tuple[str, ...] = tuple(h.name for h in HEAD_REGISTRY if h.kind == "binary")
+MULTILABEL_HEADS: tuple[str, ...] = tuple(h.name for h in HEAD_REGISTRY if h.kind == "multilabel")
 
 # Lower rank = more urgent.
 URGENCY_RANK: dict[str, int] = {u: i for i, u in enumerate(URGENCIES)}

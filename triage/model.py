@@ -12,13 +12,12 @@ from triage.artifacts import ArtifactError, active_version, load_verified, read_
 from triage.decision import ReviewPolicy, UrgencyPolicy
 from triage.explain import summary_nl, top_features
 from triage.features import doc_text
-from triage.labels import MAX_TEXT_CHARS, TOPICS
+from triage.labels import EXPLAINED_HEADS, HEAD_REGISTRY, HEADS, MAX_TEXT_CHARS
 from triage.language import detect_language
 from triage.nlp import PipelineError, exclusive, load_pipeline, transient, warm_tokenizer
 from triage.priors import PriorShift
 from triage.settings import Settings, get_settings
 
-EXPLAINED_HEADS = ("role", "minor", "urgency")
 # warm_up(): a Dutch opener with a red flag, and one in English (it reaches the language identifier).
 WARM_UP_TEXTS = ("hoi, mijn vriend heeft me gisteren geslagen en ik durf niet naar huis",
                  "Hello, I need help because my husband hits me every day")
@@ -90,8 +89,11 @@ class TriageModel:
             self._explain_cols[head] = {c.item() if hasattr(c, "item") else c: start + k for k, c in enumerate(classes)}
             start += weights.shape[1]
         self._explain_w = np.ascontiguousarray(np.hstack(blocks))
-        self._role_classes = [str(c) for c in self.estimator.classes_["role"]]
-        self._urgency_classes = [str(c) for c in self.estimator.classes_["urgency"]]
+        # Score keys per head, in the estimator's column order.
+        self._score_keys = {head.name: [str(c) for c in self.estimator.classes_[head.name]]
+                            for head in HEAD_REGISTRY if head.kind != "binary"}
+        self._true_column = {head.name: self.estimator.classes_[head.name].index(True)
+                             for head in HEAD_REGISTRY if head.kind == "binary"}
 
     @classmethod
     def load(cls, model_dir: Path | None = None, settings: Settings | None = None) -> "TriageModel":
@@ -134,7 +136,7 @@ class TriageModel:
     def predict_docs(self, docs: Sequence) -> list[dict]:
         X = self.estimator.transform(docs)
         proba = self.estimator.predict_proba_features(X)
-        for head in ("role", "urgency"):
+        for head in HEADS:  # the shift knows which heads it corrects (the multiclass ones) and leaves the rest
             proba[head] = self.prior_shift.apply(head, proba[head], self.estimator.classes_[head])
         rounded = {head: np.round(p, 4).tolist() for head, p in proba.items()}
         out = []
@@ -144,35 +146,30 @@ class TriageModel:
         return out
 
     def _result(self, doc, row: tuple[np.ndarray, np.ndarray], proba: dict[str, list[float]]) -> dict:
-        classes = self.estimator.classes_
-        p_minor = proba["minor"][classes["minor"].index(True)]
-        scores = {
-            "role": dict(zip(self._role_classes, proba["role"])),
-            "minor": {"true": p_minor, "false": round(1.0 - p_minor, 4)},
-            "urgency": dict(zip(self._urgency_classes, proba["urgency"])),
-            "topics": dict(zip(TOPICS, proba["topics"])),
-        }
+        scores = {}
+        for head in HEADS:
+            if head in self._true_column:
+                p_true = proba[head][self._true_column[head]]
+                scores[head] = {"true": p_true, "false": round(1.0 - p_true, 4)}
+            else:
+                scores[head] = dict(zip(self._score_keys[head], proba[head]))
+        labels = {head.name: _label(head.kind, scores[head.name]) for head in HEAD_REGISTRY}
         flags = doc._.red_flags or []
         language, _ = detect_language(doc_text(doc))
+        # Urgency is decided by the cost-sensitive policy and red flags, not by the largest score.
         urgency, model_urgency, raised_by = self.urgency_policy.decide(
             scores["urgency"], flags, now_possible=now_possible(doc, language))
-        role = max(scores["role"], key=scores["role"].get)
-        minor = scores["minor"]["true"] >= 0.5
 
-        tops = self._top_features(row, {"role": role, "minor": bool(minor), "urgency": model_urgency})
-        explanation = {
-            "role": tops["role"],
-            "minor": tops["minor"],
-            "urgency": tops["urgency"],
+        # Each explained head is explained towards the model's own label (urgency before red flags).
+        explanation = self._top_features(row, {**labels, "urgency": model_urgency})
+        explanation.update({
             "urgency_model": model_urgency,
             "urgency_raised_by": sorted({f.cue for f in raised_by}),
-        }
+        })
         reasons = self.review_policy.reasons_for(scores, language, bool(raised_by))
         result = {
-            "role": role,
-            "minor": bool(minor),
+            **labels,
             "urgency": urgency,
-            "topics": [t for t, p in scores["topics"].items() if p >= 0.5],
             "scores": scores,
             "red_flags": [f.to_dict() for f in flags],
             "needs_review": bool(reasons),
@@ -191,6 +188,16 @@ class TriageModel:
         columns = [self._explain_cols[head][labels[head]] for head in EXPLAINED_HEADS]
         contrib = self._explain_w[indices][:, columns] * values[:, None]
         return {head: top_features(indices, contrib[:, k], self._names) for k, head in enumerate(EXPLAINED_HEADS)}
+
+
+def _label(kind: str, scores: dict[str, float]):
+    """A head's label from its scores: the largest (multiclass), true from 0.5 (binary), every class
+    from 0.5 (multilabel)."""
+    if kind == "binary":
+        return scores["true"] >= 0.5
+    if kind == "multilabel":
+        return [c for c, p in scores.items() if p >= 0.5]
+    return max(scores, key=scores.get)
 
 
 def now_possible(doc, language: str) -> bool:

@@ -12,9 +12,11 @@ from datetime import datetime, timezone
 
 from triage.explain import ROLE_NL, URGENCY_NL
 from triage.guidance import RED_FLAGS
-from triage.labels import URGENCY_RANK
+from triage.labels import OVERRIDABLE_HEADS, URGENCY_RANK
 
-FIELDS = ("urgency", "role", "minor")
+# The heads an advisor may set, urgency first (it places the chat in the queue; the order of the triage
+# and of its "overridden" list), then the others in registry order.
+FIELDS = ("urgency", *(h for h in OVERRIDABLE_HEADS if h != "urgency"))
 WHEN_RANK = {"now": 0, "unspecified": 1, "recent": 2, "past": 3}
 
 

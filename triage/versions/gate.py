@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Protocol
 
 from triage.artifacts import active_version, read_manifest, set_active
+from triage.labels import MULTICLASS_HEADS
 from triage.versions.metrics import TARGETS, evaluate
 
 MARGIN = 0.02
@@ -169,7 +170,7 @@ def compare(root: Path, candidate: str, against: str | None = None,
             old, new = pair["active"], pair["candidate"]
             if _has_acute(new):  # no acute opener in this set: recall and F2 say nothing
                 result.failures += _acute_failures(name, old["urgency"], new["urgency"])
-            for head in ("role", "urgency"):
+            for head in MULTICLASS_HEADS:
                 if new[head]["macro_f1"] < old[head]["macro_f1"] - MARGIN:
                     result.failures.append(f"{name}: {head} macro-F1 {new[head]['macro_f1']:.3f} is more than "
                                            f"{MARGIN} below {old[head]['macro_f1']:.3f}")

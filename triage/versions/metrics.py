@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import numpy as np
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
 
-from triage.labels import ROLES, TOPICS, URGENCIES
+from triage.labels import BINARY_HEADS, HEAD_BY_NAME, HEAD_REGISTRY, MULTICLASS_HEADS, MULTILABEL_HEADS, URGENCIES, Head
 
 # The targets of the model issue, checked by the quality test and shown in reports.
 TARGETS = {
@@ -68,29 +68,51 @@ def expected_calibration_error(confidence: np.ndarray, correct: np.ndarray, bins
     return round(float(ece), 4)
 
 
+def _binary(gold: Sequence[bool], pred: Sequence[bool]) -> dict:
+    prec, rec, f1, _ = precision_recall_fscore_support(gold, pred, average="binary", pos_label=True, zero_division=0)
+    return {"f1": round(float(f1), 4), "precision": round(float(prec), 4), "recall": round(float(rec), 4),
+            "accuracy": round(float(accuracy_score(gold, pred)), 4),
+            "support": int(sum(gold)),
+            "confusion": {"labels": [False, True], "matrix": confusion_matrix(gold, pred, labels=[False, True]).tolist()}}
+
+
+def _multilabel(Yg: np.ndarray, Yp: np.ndarray, classes: Sequence[str]) -> dict:
+    return {
+        "micro_f1": round(float(f1_score(Yg, Yp, average="micro", zero_division=0)), 4),
+        "macro_f1": round(float(f1_score(Yg, Yp, average="macro", zero_division=0)), 4),
+        "per_class": {t: {"precision": round(float(p), 4), "recall": round(float(r), 4), "f1": round(float(f), 4),
+                          "support": int(s)}
+                      for t, p, r, f, s in zip(classes, *precision_recall_fscore_support(Yg, Yp, zero_division=0))},
+    }
+
+
+def _head_metrics(head: Head, gold: Sequence[dict], predictions: Sequence[dict]) -> dict:
+    """The metrics every head of this kind gets."""
+    if head.kind == "binary":
+        return _binary([bool(g[head.name]) for g in gold], [bool(p[head.name]) for p in predictions])
+    if head.kind == "multilabel":
+        return _multilabel(_indicators(gold, head), _indicators(predictions, head, strict=True), head.classes)
+    return _multiclass([g[head.name] for g in gold], [p[head.name] for p in predictions], head.classes)
+
+
+def _indicators(rows: Sequence[dict], head: Head, strict: bool = False) -> np.ndarray:
+    """0/1 per class of a multilabel head; gold may leave the head out (no class), a prediction may not."""
+    return np.array([[c in (r[head.name] if strict else r.get(head.name, [])) for c in head.classes] for r in rows],
+                    dtype=int)
+
+
 def evaluate(gold: Sequence[dict], predictions: Sequence[dict], targets: dict | None = None) -> dict:
-    """gold: dicts with role, minor, urgency, topics; predictions: TriageModel.predict output; targets:
+    """gold: dicts with the label of every head; predictions: TriageModel.predict output; targets:
     TARGETS by default, see targets_for()."""
     if len(gold) != len(predictions):
         raise ValueError("gold and predictions differ in length")
     out: dict = {"n": len(gold)}
-    g_role = [g["role"] for g in gold]
-    p_role = [p["role"] for p in predictions]
-    out["role"] = _multiclass(g_role, p_role, ROLES)
+    for head in HEAD_REGISTRY:
+        out[head.name] = _head_metrics(head, gold, predictions)
 
-    g_minor = [bool(g["minor"]) for g in gold]
-    p_minor = [bool(p["minor"]) for p in predictions]
-    prec, rec, f1, _ = precision_recall_fscore_support(g_minor, p_minor, average="binary", pos_label=True,
-                                                       zero_division=0)
-    out["minor"] = {"f1": round(float(f1), 4), "precision": round(float(prec), 4), "recall": round(float(rec), 4),
-                    "accuracy": round(float(accuracy_score(g_minor, p_minor)), 4),
-                    "support": int(sum(g_minor)),
-                    "confusion": {"labels": [False, True],
-                                  "matrix": confusion_matrix(g_minor, p_minor, labels=[False, True]).tolist()}}
-
+    # Urgency's own figures: missing acute danger is the costliest error.
     g_urg = [g["urgency"] for g in gold]
     p_urg = [p["urgency"] for p in predictions]
-    out["urgency"] = _multiclass(g_urg, p_urg, URGENCIES)
     acute = [i for i, g in enumerate(g_urg) if g == "acute"]
     out["urgency"]["acute_recall"] = out["urgency"]["per_class"]["acute"]["recall"]
     out["urgency"]["acute_as_normal_or_low"] = sum(p_urg[i] in ("normal", "low") for i in acute)
@@ -108,35 +130,35 @@ def evaluate(gold: Sequence[dict], predictions: Sequence[dict], targets: dict | 
     out["urgency"]["without_red_flags"] = {"macro_f1": mo["macro_f1"],
                                            "acute_recall": mo["per_class"]["acute"]["recall"]}
 
-    Yg = np.array([[t in g.get("topics", []) for t in TOPICS] for g in gold], dtype=int)
-    Yp = np.array([[t in p["topics"] for t in TOPICS] for p in predictions], dtype=int)
-    out["topics"] = {
-        "micro_f1": round(float(f1_score(Yg, Yp, average="micro", zero_division=0)), 4),
-        "macro_f1": round(float(f1_score(Yg, Yp, average="macro", zero_division=0)), 4),
-        "per_class": {t: {"precision": round(float(p), 4), "recall": round(float(r), 4), "f1": round(float(f), 4),
-                          "support": int(s)}
-                      for t, p, r, f, s in zip(TOPICS, *precision_recall_fscore_support(Yg, Yp, zero_division=0))},
-    }
-
-    calibration = {}
-    for head, gold_labels, classes in (("role", g_role, ROLES), ("urgency", g_urg, URGENCIES)):
-        probs = np.array([[p["scores"][head][c] for c in classes] for p in predictions])
-        onehot = np.array([[g == c for c in classes] for g in gold_labels], dtype=float)
-        top = probs.argmax(axis=1)
-        calibration[head] = {
-            "brier": round(float(np.mean(np.sum((probs - onehot) ** 2, axis=1))), 4),
-            "ece": expected_calibration_error(probs.max(axis=1), onehot[np.arange(len(top)), top]),
-        }
-    pm = np.array([p["scores"]["minor"]["true"] for p in predictions])
-    gm = np.array(g_minor, dtype=float)
-    calibration["minor"] = {"brier": round(float(np.mean((pm - gm) ** 2)), 4),
-                            "ece": expected_calibration_error(np.maximum(pm, 1 - pm), ((pm >= 0.5) == gm).astype(float))}
-    pt = np.array([[p["scores"]["topics"][t] for t in TOPICS] for p in predictions])
-    calibration["topics"] = {"brier": round(float(np.mean((pt - Yg) ** 2)), 4)}
-    out["calibration"] = calibration
+    out["calibration"] = _calibration(gold, predictions)
     out["needs_review_rate"] = round(float(np.mean([p["needs_review"] for p in predictions])), 4)
     out["targets"] = check_targets(out, targets)
     return out
+
+
+def _calibration(gold: Sequence[dict], predictions: Sequence[dict]) -> dict:
+    """Brier score (and ECE of the top score) of every head's scores; multiclass heads first, then
+    binary, then multilabel (the order reports show them in)."""
+    calibration = {}
+    for name in MULTICLASS_HEADS:
+        classes = HEAD_BY_NAME[name].classes
+        probs = np.array([[p["scores"][name][c] for c in classes] for p in predictions])
+        onehot = np.array([[g[name] == c for c in classes] for g in gold], dtype=float)
+        top = probs.argmax(axis=1)
+        calibration[name] = {
+            "brier": round(float(np.mean(np.sum((probs - onehot) ** 2, axis=1))), 4),
+            "ece": expected_calibration_error(probs.max(axis=1), onehot[np.arange(len(top)), top]),
+        }
+    for name in BINARY_HEADS:
+        pm = np.array([p["scores"][name]["true"] for p in predictions])
+        gm = np.array([bool(g[name]) for g in gold], dtype=float)
+        calibration[name] = {"brier": round(float(np.mean((pm - gm) ** 2)), 4),
+                             "ece": expected_calibration_error(np.maximum(pm, 1 - pm), ((pm >= 0.5) == gm).astype(float))}
+    for name in MULTILABEL_HEADS:
+        head = HEAD_BY_NAME[name]
+        pt = np.array([[p["scores"][name][c] for c in head.classes] for p in predictions])
+        calibration[name] = {"brier": round(float(np.mean((pt - _indicators(gold, head)) ** 2)), 4)}
+    return calibration
 
 
 def check_targets(metrics: dict, targets: dict | None = None) -> dict:

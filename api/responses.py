@@ -4,8 +4,9 @@ A route declares `response_model=ChatOut` for the document and answers with `CHA
 where `CHAT_OUT = JsonAnswer(ChatOut)` is built once per model: the content is validated by a
 cached TypeAdapter (`validate_python`) and serialised from the validated value (`dump_json`), so
 the body is what the model says, as FastAPI's own response_model would make it, for tens of
-microseconds instead of FastAPI's jsonable_encoder pass. A body that does not match its model is
-a bug of the service: it raises ResponseInvalid, which api/errors.py logs (where and which check
+microseconds instead of FastAPI's jsonable_encoder pass. GET /v1/queue splices stored JSON
+instead (api/queue/view.py): it validates each chat's part once per chat version and the parts
+that change per call on every call. A body that does not match its model is a bug of the service: it raises ResponseInvalid, which api/errors.py logs (where and which check
 failed, never the values: they may be chat text) and answers with a 500.
 """
 
@@ -51,11 +52,10 @@ class JsonAnswer:
         body = self.adapter.dump_json(self.validate(content), by_alias=True)
         return Response(body, status_code=status_code, headers=headers, media_type="application/json")
 
-    def check_json(self, body: bytes) -> bytes:
-        """A body already serialised (GET /v1/queue splices stored JSON): validated as it is and
-        sent unchanged."""
+    def problem_of_json(self, body: bytes) -> str | None:
+        """Why serialised JSON does not match the model (locations and error types), or None."""
         try:
             self.adapter.validate_json(body)
         except ValidationError as exc:
-            raise ResponseInvalid(self.name, _problems(exc)) from None
-        return body
+            return _problems(exc)
+        return None

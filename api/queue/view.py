@@ -25,8 +25,12 @@ from typing import NamedTuple
 import orjson
 from sqlalchemy import Text, cast, select
 
+from pydantic import create_model
+
 from api.db.models import Chat, utcnow
 from api.db.session import Database
+from api.queue.schemas import QueueEntry, QueueOut
+from api.responses import JsonAnswer, ResponseInvalid
 from triage.labels import URGENCIES
 from triage.queue import QueueIndex, QueueItem, RankedItem, rank
 
@@ -38,6 +42,19 @@ _WAITING = select(Chat.chat_id, Chat.version).where(Chat.status == "waiting")
 _WAITING_SQL = str(_WAITING.compile(compile_kwargs={"literal_binds": True}))
 
 
+# The answer is validated against QueueOut without decoding it per call: a chat's unchanging part
+# (with stand-ins for the ranked fields) once per chat version, when it is cached; the ranked
+# fields of every item and the envelope on every call, by models made of QueueEntry's and QueueOut's
+# own fields (so they cannot drift from the document).
+RANKED_FIELDS = ("chat_id", "position", "priority", "waiting_seconds", "reason_nl", "reason_detail_nl")
+_STAND_IN = b'"position":1,"priority":0.0,"waiting_seconds":0.0,"reason_nl":"","reason_detail_nl":"",'
+ENTRY = JsonAnswer(QueueEntry)
+RANKED = JsonAnswer(list[create_model("QueueEntryRanked", **{  # type: ignore[call-overload]
+    name: (QueueEntry.model_fields[name].annotation, ...) for name in RANKED_FIELDS})])
+TAIL = JsonAnswer(create_model("QueueOutTail", **{  # type: ignore[call-overload]
+    name: (QueueOut.model_fields[name].annotation, ...) for name in ("count", "by_urgency", "generated_at")}))
+
+
 def _dumps(value) -> bytes:
     return orjson.dumps(value, option=orjson.OPT_UTC_Z)
 
@@ -46,6 +63,7 @@ class _Entry(NamedTuple):
     version: int
     item: QueueItem  # what rank() needs
     body: bytes      # the item's unchanging JSON members, closing its object: '"received_at":...}'
+    problem: str | None  # why the item breaks QueueEntry (locations and error types), or None
 
 
 class QueueView:
@@ -112,18 +130,25 @@ class QueueView:
     def json(self, now: datetime | None = None) -> bytes:
         now = now or utcnow()
         entries = self._current()
+        broken = next((e.problem for e in entries.values() if e.problem is not None), None)
+        if broken is not None:
+            raise ResponseInvalid(ENTRY.name, broken)
         counts = dict.fromkeys(URGENCIES, 0)
+        heads = [{"chat_id": ranked.item.chat_id, "position": ranked.position, "priority": ranked.priority,
+                  "waiting_seconds": round(ranked.waiting_seconds, 3), "reason_nl": ranked.reason_nl,
+                  "reason_detail_nl": ranked.reason_detail_nl}
+                 for ranked in rank([e.item for e in entries.values()], now)]
+        RANKED.validate(heads)
+        tail = {"count": len(entries), "by_urgency": counts, "generated_at": now}
         pieces = [b'{"items":[']  # joined once at the end: no per-item copies of the bodies
-        for ranked in rank([e.item for e in entries.values()], now):
-            item = ranked.item
-            counts[item.urgency] += 1
-            head = _dumps({"chat_id": item.chat_id, "position": ranked.position, "priority": ranked.priority,
-                           "waiting_seconds": round(ranked.waiting_seconds, 3), "reason_nl": ranked.reason_nl,
-                           "reason_detail_nl": ranked.reason_detail_nl})
-            pieces += (head[:-1], b",", entries[item.chat_id].body, b",")
+        for head in heads:
+            entry = entries[head["chat_id"]]
+            counts[entry.item.urgency] += 1
+            pieces += (_dumps(head)[:-1], b",", entry.body, b",")
         if len(pieces) > 1:
             pieces.pop()  # the comma after the last item
-        tail = _dumps({"count": len(entries), "by_urgency": counts, "generated_at": now})
+        TAIL.validate(tail)
+        tail = _dumps(tail)
         pieces += (b"],", tail[1:])
         return b"".join(pieces)
 
@@ -144,5 +169,6 @@ class QueueView:
                 body = head[1:-1] + (b"," + summary[1:] if len(summary) > 2 else b"}")
                 item = QueueItem(chat_id, urgency, bool(minor), received_at, bool(review), float(severity or 0.0),
                                  severity_nl)
-                out[chat_id] = _Entry(version, item, body)
+                problem = ENTRY.problem_of_json(b"{" + _dumps({"chat_id": chat_id})[1:-1] + b"," + _STAND_IN + body)
+                out[chat_id] = _Entry(version, item, body, problem)
         return out

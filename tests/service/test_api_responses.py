@@ -1,6 +1,6 @@
-"""Answers are validated by their response model (api/responses.py): a body that breaks its model
-is a 500 with a logged error that says where, never a silent wrong answer, and the log never
-holds the chat text the body carried."""
+"""Answers are validated by their response model (api/responses.py, api/queue/view.py): a body
+that breaks its model is a 500 with a logged error that says where, never a silent wrong answer,
+and the log never holds the chat text the body carried."""
 
 from __future__ import annotations
 
@@ -39,16 +39,30 @@ def test_a_chat_that_breaks_its_model_is_a_500_with_a_logged_error(make_client, 
     assert secret not in logged and "asleep" not in logged and "a while" not in logged
 
 
-def test_a_queue_that_breaks_its_model_is_a_500(make_client, sqlite_url, caplog, monkeypatch):
-    """GET /v1/queue splices stored JSON: the bytes are validated as they are sent."""
+def test_a_queue_entry_that_breaks_its_model_is_a_500(make_client, sqlite_url, caplog):
+    """GET /v1/queue splices each chat's stored JSON: a stored summary that breaks QueueEntry is
+    found when the chat's version is cached, and the queue answers 500 instead of sending it."""
+    from sqlalchemy import update
+
+    from api.db.models import Chat
+
     client = make_client(sqlite_url)
-    assert client.get("/v1/queue", headers=A).status_code == 200
-    queue = client.app.state.runtime.services.queue
-    monkeypatch.setattr(queue, "json", lambda: b'{"items": [], "count": "none", "by_urgency": {}}')
+    secret = unique_text()
+    client.post("/v1/chats", json={"chat_id": "resp-q", "text": secret}, headers=Q)
+    r = client.get("/v1/queue", headers=A)
+    marker = secret.split()[2]  # the distinctive word of the chat text
+    assert r.status_code == 200 and marker in r.json()["items"][0]["preview"]  # the queue carries chat text
+    db = client.app.state.runtime.services.db
+    with db.write() as session:
+        chat = session.get(Chat, "resp-q")
+        broken = {**chat.summary, "triage": {**chat.summary["triage"], "urgency": "urgent"}}
+        session.execute(update(Chat).where(Chat.chat_id == "resp-q").values(summary=broken, version=chat.version + 1))
+    caplog.set_level(logging.INFO)
     r = client.get("/v1/queue", headers=A)
     assert r.status_code == 500 and r.json() == INTERNAL
     message = next(rec.getMessage() for rec in caplog.records if rec.levelno >= logging.ERROR)
-    assert "QueueOut" in message and "count: int_parsing" in message and "generated_at: missing" in message
+    assert "GET /v1/queue" in message and "QueueEntry" in message and "triage.urgency: literal_error" in message
+    assert marker not in _logged(caplog)
 
 
 def test_the_answer_is_what_the_model_says(make_client, sqlite_url, monkeypatch):

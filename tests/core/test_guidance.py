@@ -42,7 +42,7 @@ def prediction(role="victim", urgency="normal", minor=False, topics=(), flags=()
 
 
 def test_real_cards_load(library):
-    assert default_directory() == Path(__file__).resolve().parent.parent / "guidance"
+    assert default_directory() == Path(__file__).resolve().parents[2] / "guidance"
     assert len(library.cards) >= len(REQUIRED)
     assert all(isinstance(c, Card) and c.body and c.title and c.source for c in library.cards)
 

@@ -12,7 +12,7 @@ claimed, closed or left leaves this process's memory at the next call. Several s
 each keep their own cache; the version in the database keeps them all correct.
 
 Every chat write answers with the chat's place in the queue. For that the cache also keeps the
-waiting chats in queue order as they come and go (triage.queue.QueueIndex), so a write costs a
+waiting chats in queue order as they come and go (triage.queue_index.QueueIndex), so a write costs a
 read of (chat_id, version) and a few bisections, not a pass that ranks every waiting chat.
 """
 
@@ -32,7 +32,8 @@ from api.db.session import Database
 from api.queue.schemas import QueueEntry, QueueOut
 from api.responses import JsonAnswer, ResponseInvalid
 from triage.labels import URGENCIES
-from triage.queue import QueueIndex, QueueItem, RankedItem, rank
+from triage.queue import QueueItem, RankedItem, rank
+from triage.queue_index import QueueIndex
 
 FETCH_CHUNK = 500  # chat ids per IN (...) query: well below every database's parameter limit
 

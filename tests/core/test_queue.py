@@ -252,7 +252,8 @@ def test_queue_index_place_equals_the_full_ranking_as_chats_come_and_go():
     """QueueIndex keeps the order incrementally (every chat write answers from it); its entry for
     every waiting chat must be exactly rank()'s (position, priority, wait and both reasons), after
     any sequence of arrivals, departures and changes, at any later time."""
-    from triage.queue import QueueIndex, rank_one
+    from triage.queue import rank_one
+    from triage.queue_index import QueueIndex
 
     rnd = random.Random(31)
     now = datetime(2026, 3, 2, 12, 0, tzinfo=timezone.utc)
@@ -285,7 +286,7 @@ def test_queue_index_place_equals_the_full_ranking_as_chats_come_and_go():
 
 
 def test_queue_index_refuses_what_rank_refuses():
-    from triage.queue import QueueIndex
+    from triage.queue_index import QueueIndex
 
     index = QueueIndex()
     index.add(QueueItem("a", "high", False, NOW))

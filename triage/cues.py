@@ -134,6 +134,18 @@ def _possessor(tok: Token) -> str | None:
     return None
 
 
+# The patterns behind the text-level cues, by cue name: the public view of the regular expressions above,
+# for readers outside this module (the reviewer page highlights what a cue stands for).
+CUE_PATTERNS: dict[str, tuple[re.Pattern, ...]] = {
+    "age": tuple(_AGE_PATTERNS),
+    "school_year": (_SCHOOL_YEAR,),
+    "self_aggression": (_SELF_AGGRESSION,),
+    "procedure_word": (_PROCEDURE,),
+    "minor_context": (_MINOR_CONTEXT,),
+    "childhood_recall": (CHILDHOOD_RECALL,),
+}
+
+
 _SUBJ_ME = frozenset({"ik", "k", "we", "wij", "i", "kik"})
 _SUBJ_OTHER = frozenset({"hij", "zij", "ze", "die", "he", "she", "they"})
 _OBJ_ME = frozenset({"me", "mij", "ons", "mezelf", "mij.", "me.", "m'n", "mn", "mijn", "my", "me,"})

@@ -96,11 +96,6 @@ def cue_lexicon() -> dict:
     `cue__time=now` or `cue__poss1=partner` stands for. The model's own lists: one source of truth."""
     from triage import cues, lexicon
 
-    def patterns(*compiled) -> list[str]:
-        # Named directly (not looked up by string): a rename in triage.cues fails here and in
-        # tests/service/pages/test_cue_lexicon.py instead of leaving the page without highlights.
-        return [p.pattern for value in compiled for p in (value if isinstance(value, (list, tuple)) else [value])]
-
     return {
         "words": {
             "time=now": sorted(lexicon.TIME_NOW), "time=now_in_story": sorted(lexicon.TIME_NOW), "time=recent": sorted(lexicon.TIME_RECENT),
@@ -112,10 +107,7 @@ def cue_lexicon() -> dict:
         },
         "relations": {group: sorted(words) for group, words in lexicon.RELATION_GROUPS.items()},
         "possessives": {"poss1": sorted(lexicon.FIRST_POSS), "poss3": sorted(lexicon.THIRD_POSS)},
-        "patterns": {"age": patterns(cues._AGE_PATTERNS), "school_year": patterns(cues._SCHOOL_YEAR),
-                     "self_aggression": patterns(cues._SELF_AGGRESSION), "procedure_word": patterns(cues._PROCEDURE),
-                     "minor_context": patterns(cues._MINOR_CONTEXT),
-                     "childhood_recall": [lexicon.CHILDHOOD_RECALL.pattern]},
+        "patterns": {cue: [p.pattern for p in compiled] for cue, compiled in cues.CUE_PATTERNS.items()},
     }
 
 

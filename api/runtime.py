@@ -4,9 +4,11 @@
 and never None, which the routes receive as typed dependencies (api/deps.py).
 
 `start()` runs the migrations, creates the first admin key if no key exists, validates the
-guidance cards (a bad card stops start-up with the GuidanceError message) and loads the model
-once; it is called by the app's lifespan, or earlier by `triage serve` so that start-up errors are
-printed plainly before uvicorn runs.
+guidance cards (a bad card stops start-up with the GuidanceError message), loads the model version
+the database names as active (seeding it from the ACTIVE file: api/model_versions/pointer.py) and
+starts following it (every process polls the newest activation); it is called by the app's
+lifespan, or earlier by `triage serve` so that start-up errors are printed plainly before uvicorn
+runs.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from api.audit_writer import AuditWriter
 from api.chats.service import ChatService
 from api.db import migrate
 from api.db.session import Database
+from api.model_versions.pointer import ActivePointer
 from api.model_versions.service import ModelRegistry
 from api.ops.metrics import Metrics
 from api.predictions.service import Triager
@@ -118,10 +121,14 @@ class Runtime:
         db = Database(settings.resolved_database_url, settings.db_pool_size,
                       busy_timeout_ms=settings.db_busy_timeout_ms, lock_timeout_ms=settings.db_lock_timeout_ms,
                       statement_timeout_ms=settings.db_statement_timeout_ms)
+        pointer = ActivePointer(db)
+        given = getattr(self._model, "model_dir", None)
         try:
             with migrate.startup_lock(db):
                 migrate.upgrade(db)
                 new_key, key_file = bootstrap_admin_key(settings, db)
+                # The database names the active model (api/model_versions/pointer.py).
+                active = pointer.adopt_file(Path(settings.model_dir), Path(given).name if given else None)
         except BaseException:
             db.dispose()
             raise
@@ -135,7 +142,7 @@ class Runtime:
         if model is None:
             from triage.model import TriageModel
 
-            model = TriageModel.load(settings=settings)
+            model = TriageModel.load(Path(settings.model_dir) / active.version if active else None, settings)
         model.warm_up()  # the first request should not pay for lazy initialisation
         triager = Triager(model, cards, self.metrics, settings.guidance_limit)
         triager.start_pool(settings.resolved_model_processes, settings)
@@ -148,15 +155,20 @@ class Runtime:
         self.metrics.model_info.labels(model.version, getattr(model, "pipeline_label", "")).set(1)
         log.info("triage API ready: model %s, database %s, %d API key(s), pid %d", model.version,
                  db.engine.url.render_as_string(hide_password=True), keys.count(), os.getpid())
+        registry = ModelRegistry(settings, triager, chats.audit, self.metrics, pointer)
+        if self._model is None or given is not None:
+            # A given model (tests) that is not the active one is swapped on the first poll; a
+            # stand-in without a model directory is left alone.
+            registry.start_following(active)
         return Services(settings=settings, db=db, keys=keys, triager=triager, chats=chats, queue=QueueService(chats),
-                        audit=chats.audit, audit_writer=audit_writer,
-                        registry=ModelRegistry(settings, triager, chats.audit, self.metrics),
+                        audit=chats.audit, audit_writer=audit_writer, registry=registry,
                         metrics=self.metrics, admin_key_file=key_file)
 
     def stop(self) -> None:
         services = self._services
         if services is None:
             return
+        services.registry.stop_following()
         services.audit_writer.close()  # drains the outbox to the database (what is left is replayed at start)
         services.triager.stop()
         services.db.dispose()

@@ -9,6 +9,7 @@ Contract (names are part of the interface):
   TRIAGE_STORE_RAW_TEXT, TRIAGE_RAW_RETENTION_DAYS  raw text in audit records (default off; 30 days)
   TRIAGE_AUDIT_OUTBOX_DIR, TRIAGE_AUDIT_OUTBOX_MAX_MB  the local journal of POST /v1/triage's audit
                        records (api/audit_writer.py; default <data dir>/audit-outbox, 256 MB)
+  TRIAGE_MODEL_POLL_SECONDS  how often each process checks the database's active model version (2)
   TRIAGE_ABANDONED_HOURS  open chats untouched this long are closed as disconnected by `triage purge` (24)
 """
 
@@ -53,6 +54,9 @@ class ApiSettings(Settings):
     log_level: str = Field("info")
     workers: int = Field(1, ge=1, le=32, description="uvicorn worker processes for `triage serve` (balanced per "
                                                       "connection; one model copy each)")
+    model_poll_seconds: float = Field(2.0, ge=0.2, le=60, description="how often every server process reads "
+                                      "the active model version from the database; a new one is loaded "
+                                      "and swapped in behind the requests")
     model_processes: int | None = Field(
         None, ge=0, le=32, description="processes that run predictions for this server (balanced per request, "
                                        "micro-batched); 0: in the server process; unset: one per core but one "

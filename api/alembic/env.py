@@ -7,6 +7,7 @@ from __future__ import annotations
 from alembic import context
 
 from api.db.models import Base
+import api.model_versions.models  # noqa: F401,E402 - its table is on the shared Base
 
 config = context.config
 target_metadata = Base.metadata

@@ -18,9 +18,14 @@ POST /v1/models/{version}/activate:
    running finish on the old model; every request that starts afterwards uses the new one. The
    old pool stops taking predictions and is shut down once its queued predictions are done.
 
-One activation at a time per process (409 `activation_in_progress`). With TRIAGE_WORKERS > 1 every
-uvicorn worker holds its own model and a request reaches only one of them, so activation over the
-API is refused there (409 `activation_unsupported`): use `triage models activate` and restart.
+The active version lives in the database (api/model_versions/pointer.py): step 3 records the
+activation as the newest row of model_activations (then writes ACTIVE and the activation log for
+the CLI), and every other server process, uvicorn worker or instance, follows it: a thread polls
+the newest row every TRIAGE_MODEL_POLL_SECONDS (default 2 s; one indexed row), loads a new version
+off the request path and swaps it in the same way (`follow_once`). The gate runs once, in the
+process that was asked. One activation at a time per process (409 `activation_in_progress`); two
+at once on different processes, gated against the same active version, cannot both be recorded
+(409 `activation_conflict` for the later one, which swaps nothing).
 """
 
 from __future__ import annotations
@@ -28,10 +33,12 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import threading
+import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from api.model_versions.pointer import Active, ActivationConflict, ActivePointer
 from api.domain_errors import (GateRefused, ModelProcessesUnavailable, ModelVersionConflict, ModelVersionInvalid,
                                 ModelVersionNotFound)
 
@@ -44,11 +51,14 @@ if TYPE_CHECKING:
 log = logging.getLogger("triage.api")
 
 GATE_TIMEOUT_SECONDS = 900
+RETRY_SECONDS = 30.0  # a version that failed to load here is tried again after this
 
 
-def _gate_process(env: dict[str, str], root: str, version: str, force: bool, reason: str | None, sets: dict,
-                  actor: str) -> tuple:
-    """Runs in a spawned process: triage.versions.gate.activate. Returns a picklable outcome."""
+def _gate_process(env: dict[str, str], root: str, version: str, against: str | None, force: bool,
+                  reason: str | None, sets: dict) -> tuple:
+    """Runs in a spawned process: the gate's comparison against the database's active version
+    (`against`), not the file's. Records nothing: the caller records the activation in the
+    database, then the file. Returns a picklable outcome."""
     import os
 
     os.environ.update(env)
@@ -57,25 +67,32 @@ def _gate_process(env: dict[str, str], root: str, version: str, force: bool, rea
     get_settings.cache_clear()
     from triage.artifacts import ArtifactError
     from triage.nlp import PipelineError
-    from triage.versions.gate import GateError, activate
+    from triage.versions.gate import GateError, compare
 
     try:
-        comparison = activate(Path(root), version, force=force, reason=reason, sets=sets, recorded=True,
-                              actor=actor)
-        return "ok", comparison.summary(), None
-    except GateError as exc:
-        return "refused", exc.comparison.summary(), str(exc)
+        comparison = compare(Path(root), version, against=against, sets=sets, recorded=True)
     except (ArtifactError, PipelineError, ValueError) as exc:
         return "error", type(exc).__name__, str(exc)
+    summary = comparison.summary()
+    if not comparison.passed and not force:
+        return "refused", summary, str(GateError(comparison))
+    return "ok", summary, None
 
 
 class ModelRegistry:
-    def __init__(self, settings: ApiSettings, triager: Triager, audit: AuditStore, metrics: Metrics):
+    def __init__(self, settings: ApiSettings, triager: Triager, audit: AuditStore, metrics: Metrics,
+                 pointer: ActivePointer):
         self.settings = settings
         self.triager = triager
         self.audit = audit
         self.metrics = metrics
-        self._lock = threading.Lock()
+        self.pointer = pointer
+        self._lock = threading.Lock()  # one activation or follow step at a time in this process
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.seen: Active | None = None  # the newest activation this process has acted on
+        self.follow_problem: str | None = None  # why the active version could not be loaded here
+        self._failed_at = 0.0
         # gold examples -> the sets the gate predicts (beside the recorded metrics); tests may replace it.
         self.gate_sets = None
         self._digests = DigestCache()
@@ -97,7 +114,8 @@ class ModelRegistry:
         root = self.root
         serving = self._serving()
         serving_dir = Path(serving.model_dir).name if getattr(serving, "model_dir", None) else None
-        active = active_version(root)
+        newest = self.pointer.newest()
+        active = newest.version if newest else active_version(root)
         versions = []
         children = sorted(root.iterdir()) if root.is_dir() else []
         for child in children:
@@ -138,23 +156,14 @@ class ModelRegistry:
                 "versions": versions, "activations": self._activations()}
 
     def _activations(self, last: int = 10) -> list[dict]:
-        from triage.versions.gate import read_activations
-
-        return [{k: entry.get(k) for k in ("at", "version", "previous", "passed_gate", "forced", "reason",
-                                           "failures", "by")}
-                for entry in read_activations(self.root, last)]
+        return self.pointer.history(last)
 
     # --- activation -------------------------------------------------------------------------------
     def activate(self, version: str, force: bool, reason: str | None, actor: str) -> dict[str, Any]:
-        from triage.artifacts import MANIFEST, active_version
+        from triage.artifacts import MANIFEST
 
         if force and not reason:
             raise ModelVersionInvalid("reason_required", "a forced activation needs a reason", field="reason")
-        if self.settings.workers > 1:
-            raise ModelVersionConflict(
-                "activation_unsupported",
-                f"this server runs {self.settings.workers} worker processes (TRIAGE_WORKERS), each with "
-                f"its own model; activate with `triage models activate {version}` and restart the server")
         model_dir = self.root / version
         if not (model_dir / MANIFEST).is_file():
             raise ModelVersionNotFound(version)
@@ -164,31 +173,120 @@ class ModelRegistry:
         try:
             triager = self.triager
             old = triager.model
-            if active_version(self.root) == version and getattr(old, "model_dir", None) is not None \
+            current = self.pointer.newest()
+            if current is not None and current.version == version and getattr(old, "model_dir", None) is not None \
                     and Path(old.model_dir).resolve() == model_dir.resolve():
                 return {"active": version, "model_version": old.version, "previous": version, "changed": False,
                         "passed_gate": None, "forced": False, "comparison": None}
             model = self._load(model_dir)
             pool = self._start_pool(model_dir, model) if triager.processes is not None else None
             try:
-                outcome = self._gate(version, force, reason, actor)
+                status, summary, message = self._gate(version, current.version if current else None, force,
+                                                      reason)
+                if status != "ok":
+                    if status == "refused":
+                        raise GateRefused(message, summary)
+                    raise ModelVersionInvalid("activation_failed", message)
+                forced = bool(force and not summary["passed"])
+                try:
+                    self.seen = self.pointer.record(version, supersedes=current, by=actor, reason=reason,
+                                                    forced=forced, passed_gate=summary["passed"],
+                                                    failures=summary["failures"])
+                except ActivationConflict:
+                    now = self.pointer.newest()
+                    raise ModelVersionConflict(
+                        "activation_conflict", f"another server activated {now.version if now else 'a version'} "
+                                               "while this activation was gated; nothing was changed here (check "
+                                               "GET /v1/models and activate again if still wanted)") from None
             except BaseException:
                 if pool is not None:
                     pool.close()
                 raise
-            status, summary, message = outcome
-            if status != "ok":
-                if pool is not None:
-                    pool.close()
-                if status == "refused":
-                    raise GateRefused(message, summary)
-                raise ModelVersionInvalid("activation_failed", message)
+            self._write_file(version, current.version if current else None, summary, forced, reason, actor)
             self._swap(model, pool)
             log.info("model %s activated over the API (%s); %s was serving", model.version,
                      "passed the quality gate" if summary["passed"] else "forced", old.version)
             return {"active": version, "model_version": model.version, "previous": old.version, "changed": True,
-                    "passed_gate": summary["passed"], "forced": bool(force and not summary["passed"]),
-                    "comparison": summary}
+                    "passed_gate": summary["passed"], "forced": forced, "comparison": summary}
+        finally:
+            self._lock.release()
+
+    def _write_file(self, version: str, previous: str | None, summary: dict, forced: bool, reason: str | None,
+                    actor: str) -> None:
+        """ACTIVE and the activation log, for the CLI on this machine (the table is the truth; a
+        failure here is logged, not answered: the activation happened)."""
+        import json
+        from datetime import datetime, timezone
+
+        from triage.artifacts import set_active
+        from triage.versions.gate import ACTIVATION_LOG
+
+        entry = {"at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "version": version,
+                 "previous": previous, "passed_gate": summary["passed"], "forced": forced, "reason": reason,
+                 "failures": summary["failures"], "by": actor, "summary": summary["sets"]}
+        try:
+            set_active(self.root, version)
+            with open(self.root / ACTIVATION_LOG, "a", encoding="utf-8") as fh:
+                fh.write(json.dumps(entry, ensure_ascii=False) + "\n")
+        except OSError as exc:
+            log.error("model %s is active (database) but %s could not be written: %s", version, self.root,
+                      type(exc).__name__)
+
+    # --- following the database ------------------------------------------------------------------------
+    def start_following(self, seen: Active | None) -> None:
+        """Poll the newest activation in a daemon thread (never on a request's path)."""
+        self.seen = seen
+        if self._thread is not None:
+            return
+        self._thread = threading.Thread(target=self._follow_loop, name="triage-model-follower", daemon=True)
+        self._thread.start()
+
+    def stop_following(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None
+
+    def _follow_loop(self) -> None:
+        interval = self.settings.model_poll_seconds
+        while not self._stop.wait(interval):
+            try:
+                self.follow_once()
+            except Exception as exc:  # noqa: BLE001 - a database blip must not end the thread
+                log.warning("following the active model failed: %s", type(exc).__name__)
+
+    def follow_once(self) -> bool:
+        """Swap to the newest activation's version if this process serves another; True if it did.
+        A version that cannot be loaded here is retried every RETRY_SECONDS; meanwhile the old
+        model serves and /readyz reports the problem (not ready)."""
+        newest = self.pointer.newest()
+        if newest is None or (self.seen is not None and newest.id == self.seen.id and self.follow_problem is None):
+            return False
+        if not self._lock.acquire(blocking=False):
+            return False  # an activation runs in this process; it records and swaps itself
+        try:
+            old = self.triager.model
+            serving = getattr(old, "model_dir", None)
+            if serving is not None and Path(serving).name == newest.version:
+                self.seen, self.follow_problem = newest, None
+                return False
+            if self.follow_problem is not None and time.monotonic() - self._failed_at < RETRY_SECONDS:
+                return False
+            model_dir = self.root / newest.version
+            try:
+                model = self._load(model_dir)
+                pool = self._start_pool(model_dir, model) if self.triager.processes is not None else None
+            except (ModelVersionInvalid, ModelProcessesUnavailable) as exc:
+                self.follow_problem = f"the active version {newest.version} cannot be loaded here: {exc.detail}"
+                self._failed_at = time.monotonic()
+                log.error("model %s was activated but cannot be loaded in this process; %s keeps serving",
+                          newest.version, old.version)
+                return False
+            self._swap(model, pool)
+            self.seen, self.follow_problem = newest, None
+            log.info("model %s activated elsewhere (by %s); %s was serving here", model.version,
+                     "another server process", old.version)
+            return True
         finally:
             self._lock.release()
 
@@ -222,7 +320,7 @@ class ModelRegistry:
                                                                  f"{model_dir.name} ({type(exc).__name__}); the "
                                                                  f"active model keeps serving") from None
 
-    def _gate(self, version: str, force: bool, reason: str | None, actor: str) -> tuple:
+    def _gate(self, version: str, against: str | None, force: bool, reason: str | None) -> tuple:
         gold = self.audit.gold_examples()
         sets = (self.gate_sets or gold_sets)(gold)
         settings = self.settings
@@ -230,8 +328,8 @@ class ModelRegistry:
                "TRIAGE_REVIEW_MIN_CONFIDENCE": str(settings.review_min_confidence),
                "TRIAGE_REVIEW_MIN_MARGIN": str(settings.review_min_margin)}
         with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
-            return pool.submit(_gate_process, env, str(self.root), version, force, reason, sets,
-                               actor).result(timeout=GATE_TIMEOUT_SECONDS)
+            return pool.submit(_gate_process, env, str(self.root), version, against, force, reason,
+                               sets).result(timeout=GATE_TIMEOUT_SECONDS)
 
     def _swap(self, model, pool) -> None:
         old = self.triager.model

@@ -27,14 +27,18 @@ async def readyz(request: Request, runtime: RuntimeDep):
                                                                "database": "unreachable", "audit": "not started"}},
                             status_code=503)
     services = runtime.services
-    model_ok = True
+    # Not ready while the version the database names as active cannot be loaded here: a proxy then
+    # sends requests to the instances that serve it.
+    follow_problem = services.registry.follow_problem
+    model_ok = follow_problem is None
     processes_ok, processes = model_processes_check(services.triager)
     database = await database_check(request.app.state, services.db)
     audit_ok, audit = services.audit_writer.health()
     ready = model_ok and processes_ok and database == "ok" and audit_ok
     body = {"status": "ready" if ready else "not ready",
-            "checks": {"model": "ok" if model_ok else "not loaded", "model_processes": processes,
-                       "database": database, "audit": audit}}
+            "checks": {"model": "ok" if model_ok else follow_problem, "model_processes": processes,
+                       "database": database, "audit": audit},
+            "model_version": services.triager.model_version}
     return JSONResponse(body, status_code=200 if ready else 503)
 
 

@@ -176,7 +176,7 @@ def test_gate_refuses_worse_recorded_metrics_and_data_that_differ(make_registry_
     assert (root / "ACTIVE").read_text().strip() == version and _version(client) == version
 
 
-def test_only_one_activation_at_a_time_and_not_with_workers(make_registry_client, sqlite_url, registry):
+def test_only_one_activation_at_a_time(make_registry_client, sqlite_url, registry):
     root, version = registry
     clone_model(root, version, "other")
     client = make_registry_client(sqlite_url)
@@ -187,8 +187,47 @@ def test_only_one_activation_at_a_time_and_not_with_workers(make_registry_client
         assert r.status_code == 409 and r.json()["code"] == "activation_in_progress"
     finally:
         registry_._lock.release()
-    client.app.state.runtime.settings.workers = 2
-    r = client.post("/v1/models/other/activate", headers=D)
-    assert r.status_code == 409 and r.json()["code"] == "activation_unsupported"
-    assert "triage models activate" in r.json()["detail"]
     assert (root / "ACTIVE").read_text().strip() == version
+
+
+def test_an_activation_recorded_elsewhere_during_the_gate_wins(make_registry_client, sqlite_url, registry):
+    """Another server records an activation while this one gates: this one records nothing and
+    swaps nothing (409 activation_conflict), and then follows the other's version like any
+    process does."""
+    root, version = registry
+    clone_model(root, version, "mine")
+    clone_model(root, version, "theirs")
+    client = make_registry_client(sqlite_url)
+    registry_ = client.app.state.runtime.services.registry
+    pointer = registry_.pointer
+
+    def other_server_activates(gold):
+        pointer.record("theirs", supersedes=pointer.newest(), by="api:elsewhere")
+        return {}
+
+    registry_.gate_sets = other_server_activates
+    r = client.post("/v1/models/mine/activate", headers=D)
+    assert r.status_code == 409 and r.json()["code"] == "activation_conflict", r.text
+    assert "theirs" in r.json()["detail"]
+    assert (root / "ACTIVE").read_text().strip() == version and _version(client) == version
+    assert [a["version"] for a in client.get("/v1/models", headers=R).json()["activations"]] == [version, "theirs"]
+    assert registry_.follow_once() is True
+    assert _version(client) == "theirs"
+    assert client.get("/v1/models", headers=R).json()["serving"]["version"] == "theirs"
+
+
+def test_an_active_version_this_server_cannot_load_makes_it_not_ready(make_registry_client, sqlite_url, registry):
+    """The database names a version this machine does not have: the old model keeps answering,
+    /readyz says why (503, so a proxy sends requests elsewhere), and it recovers once it can."""
+    root, version = registry
+    client = make_registry_client(sqlite_url)
+    registry_ = client.app.state.runtime.services.registry
+    assert client.get("/readyz").json()["model_version"] == version
+    registry_.pointer.record("not-here", supersedes=registry_.pointer.newest(), by="api:elsewhere")
+    assert registry_.follow_once() is False
+    ready = client.get("/readyz")
+    assert ready.status_code == 503 and "not-here cannot be loaded here" in ready.json()["checks"]["model"]
+    assert _version(client) == version
+    registry_.pointer.record(version, supersedes=registry_.pointer.newest(), by="api:elsewhere")
+    registry_.follow_once()
+    assert client.get("/readyz").status_code == 200 and _version(client) == version

@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from triage.estimator import TriageEstimator
+from triage.backends import make_backend, manifest_backend
 from triage.labels import HEADS
 from triage.model import TriageModel
 from triage.nlp import load_pipeline
@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             keep = [i for i, e in enumerate(train) if e.source not in drop]
             labels = {h: [getattr(train[i], h) for i in keep] for h in HEADS}
-            estimator = TriageEstimator().fit([train_docs[i] for i in keep], labels)
+            estimator = make_backend(manifest_backend(full.manifest)).fit([train_docs[i] for i in keep], labels)
             model = TriageModel({"estimator": estimator, "urgency_policy": full.urgency_policy,
                                  "prior_shift": full.prior_shift}, full.manifest, settings)
         rows[variant] = {name: evaluate([e.labels() for e in sets[name]], model.predict_docs(docs))

@@ -19,7 +19,7 @@ from sklearn.model_selection import StratifiedGroupKFold
 
 from triage import __version__
 from triage.artifacts import REPORT, active_version, save_artifact, set_active
-from triage.estimator import TriageEstimator
+from triage.backends import DEFAULT_BACKEND, make_backend
 from triage.labels import HEADS, MULTICLASS_HEADS, URGENCIES
 from triage.features import doc_text
 from triage.language import detect_language
@@ -33,7 +33,7 @@ from training.data import Example, held_out_sets, load_challenge, load_examples,
 from training.dedup import duplicate_groups
 from training.evaluate import breakdowns, evaluate, targets_for
 from training.report import render_report
-from training.tuning import deployment_weights, floor_ranks, oof_proba, tune_urgency_policy
+from training.tuning import deployment_weights, floor_ranks, tune_urgency_policy
 
 
 def log(message: str) -> None:
@@ -67,15 +67,16 @@ def label_counts(examples: list[Example]) -> dict[str, int]:
 
 def train(data: list[Path] | None = None, out: Path | None = None, eval_sets: dict[str, list[Path]] | None = None,
           activate: bool | None = None, settings: Settings | None = None, with_seed: bool = False,
-          max_client_messages: int | None = None) -> Path:
+          max_client_messages: int | None = None, backend: str = DEFAULT_BACKEND) -> Path:
     """Train on the given files (default: the seed corpus's training split) and write a model dir.
 
     Files may hold openers or transcripts (training/schema.py). with_seed adds the seed corpus's
     training split to the given files, and the held-out split and challenge set to the evaluation
-    sets. Returns the model directory.
+    sets. `backend` names the model backend (triage.backends.BACKENDS). Returns the model directory.
     """
     started = time.perf_counter()
     settings = settings or get_settings()
+    estimator = make_backend(backend)  # an unknown name fails here, before any data is read
     if data:
         train_examples = load_examples(list(data), max_client_messages)  # validates every line first
         named_eval = {name: load_examples(paths) for name, paths in (eval_sets or {}).items()}
@@ -103,21 +104,18 @@ def train(data: list[Path] | None = None, out: Path | None = None, eval_sets: di
     docs = parse(nlp, [e.text for e in train_examples], "training data")
     labels = {head: [getattr(e, head) for e in train_examples] for head in HEADS}
 
-    log("fitting features and heads")
+    log(f"fitting features and heads ({estimator.name} backend)")
     t0 = time.perf_counter()
-    estimator = TriageEstimator()
-    # Features and heads are fitted in two steps so that tuning below reuses the same matrix.
-    X = estimator.fit_feature_matrix(docs)
-    estimator.fit_features(X, labels)
-    log(f"fitted {X.shape[1]} features x {len(HEADS)} heads in {time.perf_counter() - t0:.1f} s")
+    estimator.fit(docs, labels)
+    log(f"fitted {estimator.n_features_} features x {len(HEADS)} heads in {time.perf_counter() - t0:.1f} s")
 
     log("correcting for deployment priors and tuning urgency thresholds on out-of-fold predictions")
     groups = duplicate_groups([e.text for e in train_examples])
     folds = StratifiedGroupKFold(n_splits=5, shuffle=True, random_state=7)
     strata = [f"{u}|{r}" for u, r in zip(labels["urgency"], labels["role"])]
     splits = list(folds.split(np.zeros(len(docs)), strata, groups))
-    oof = {head: (oof_proba(estimator, head, X, labels[head], splits), list(estimator.heads_[head].classes_))
-           for head in MULTICLASS_HEADS}
+    oof_proba = estimator.out_of_fold_proba(docs, labels, splits, MULTICLASS_HEADS)
+    oof = {head: (oof_proba[head], list(estimator.classes_[head])) for head in MULTICLASS_HEADS}
     prior_shift = PriorShift.fit(oof, labels, settings.deployment_priors)
     urgency_oof = prior_shift.apply("urgency", *oof["urgency"])
     order = [oof["urgency"][1].index(u) for u in URGENCIES]
@@ -146,8 +144,9 @@ def train(data: list[Path] | None = None, out: Path | None = None, eval_sets: di
                  "files": ([str(p) for p in data] if data else []) + (
                      ["training/data/seed/*.jsonl (train split)"] if with_seed or not data else []),
                  "transcripts": sum(1 for e in train_examples if e.kind == "transcript")},
+        "backend": estimator.name,
         "estimator": estimator.get_params(),
-        "n_features": int(X.shape[1]),
+        "n_features": int(estimator.n_features_),
         "urgency_policy": policy.to_dict(),
         "priors": prior_shift.to_dict(),
         "acute_alert_budget": settings.acute_alert_budget,

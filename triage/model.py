@@ -9,10 +9,11 @@ import numpy as np
 import sklearn
 
 from triage.artifacts import ArtifactError, active_version, load_verified, read_manifest
+from triage.backends import Backend, Scored, manifest_backend
 from triage.decision import ReviewPolicy, UrgencyPolicy
-from triage.explain import summary_nl, top_features
+from triage.explain import summary_nl
 from triage.features import doc_text
-from triage.labels import EXPLAINED_HEADS, HEAD_REGISTRY, HEADS, MAX_TEXT_CHARS
+from triage.labels import HEAD_REGISTRY, HEADS, MAX_TEXT_CHARS
 from triage.language import detect_language
 from triage.nlp import PipelineError, exclusive, load_pipeline, transient, warm_tokenizer
 from triage.priors import PriorShift
@@ -64,10 +65,13 @@ def check_compatible(manifest: dict, settings: Settings) -> None:
 
 
 class TriageModel:
-    """Predicts role, minor, urgency and topics for chat openers, with red flags and explanations."""
+    """Predicts the heads of the registry for chat openers, with red flags and explanations.
+
+    The scores come from the model's backend (triage/backends/), used only through its protocol."""
 
     def __init__(self, payload: dict, manifest: dict, settings: Settings, model_dir: Path | None = None):
-        self.estimator = payload["estimator"]
+        self.backend: Backend = _checked_backend(payload["estimator"], manifest)
+        self.estimator = self.backend  # the payload's name for it, kept for existing callers
         self.urgency_policy: UrgencyPolicy = payload["urgency_policy"]
         # Models trained before deployment priors existed carry none: their scores stay as fitted.
         self.prior_shift: PriorShift = payload.get("prior_shift") or PriorShift()
@@ -77,22 +81,12 @@ class TriageModel:
         self.pipeline_name: str = manifest["spacy_pipeline"]["name"]
         self.pipeline_label = f"{self.pipeline_name} {manifest['spacy_pipeline']['version']}"
         self.nlp = load_pipeline(self.pipeline_name)
-        warm_tokenizer(self.nlp, self.estimator.compiled_features_.known_words)
+        warm_tokenizer(self.nlp, self.backend.vocabulary())
         self.review_policy = ReviewPolicy(settings.review_min_confidence, settings.review_min_margin)
-        self._names = np.asarray(self.estimator.feature_names_, dtype=object)
-        # One matrix of the explained heads' class weights, so that one gather per opener serves all.
-        self._explain_cols: dict[str, dict] = {}
-        blocks, start = [], 0
-        for head in EXPLAINED_HEADS:
-            weights, classes = self.estimator.linear_weights(head)
-            blocks.append(weights)
-            self._explain_cols[head] = {c.item() if hasattr(c, "item") else c: start + k for k, c in enumerate(classes)}
-            start += weights.shape[1]
-        self._explain_w = np.ascontiguousarray(np.hstack(blocks))
         # Score keys per head, in the estimator's column order.
-        self._score_keys = {head.name: [str(c) for c in self.estimator.classes_[head.name]]
+        self._score_keys = {head.name: [str(c) for c in self.backend.classes_[head.name]]
                             for head in HEAD_REGISTRY if head.kind != "binary"}
-        self._true_column = {head.name: self.estimator.classes_[head.name].index(True)
+        self._true_column = {head.name: self.backend.classes_[head.name].index(True)
                              for head in HEAD_REGISTRY if head.kind == "binary"}
 
     @classmethod
@@ -134,18 +128,17 @@ class TriageModel:
             self._predict(list(WARM_UP_TEXTS))
 
     def predict_docs(self, docs: Sequence) -> list[dict]:
-        X = self.estimator.transform(docs)
-        proba = self.estimator.predict_proba_features(X)
+        scored = self.backend.score(docs)
+        proba = dict(scored.proba)
         for head in HEADS:  # the shift knows which heads it corrects (the multiclass ones) and leaves the rest
-            proba[head] = self.prior_shift.apply(head, proba[head], self.estimator.classes_[head])
+            proba[head] = self.prior_shift.apply(head, proba[head], self.backend.classes_[head])
         rounded = {head: np.round(p, 4).tolist() for head, p in proba.items()}
         out = []
         for i, doc in enumerate(docs):
-            row = (X.indices[X.indptr[i]:X.indptr[i + 1]], X.data[X.indptr[i]:X.indptr[i + 1]])
-            out.append(self._result(doc, row, {head: r[i] for head, r in rounded.items()}))
+            out.append(self._result(doc, scored, i, {head: r[i] for head, r in rounded.items()}))
         return out
 
-    def _result(self, doc, row: tuple[np.ndarray, np.ndarray], proba: dict[str, list[float]]) -> dict:
+    def _result(self, doc, scored: Scored, i: int, proba: dict[str, list[float]]) -> dict:
         scores = {}
         for head in HEADS:
             if head in self._true_column:
@@ -161,7 +154,7 @@ class TriageModel:
             scores["urgency"], flags, now_possible=now_possible(doc, language))
 
         # Each explained head is explained towards the model's own label (urgency before red flags).
-        explanation = self._top_features(row, {**labels, "urgency": model_urgency})
+        explanation = self.backend.explain(scored, i, {**labels, "urgency": model_urgency})
         explanation.update({
             "urgency_model": model_urgency,
             "urgency_raised_by": sorted({f.cue for f in raised_by}),
@@ -182,12 +175,16 @@ class TriageModel:
         explanation["summary_nl"] = summary_nl(result)
         return result
 
-    def _top_features(self, row: tuple[np.ndarray, np.ndarray], labels: dict) -> dict[str, list[dict]]:
-        """Per head, the readable features of this opener that pushed most towards the chosen label."""
-        indices, values = row
-        columns = [self._explain_cols[head][labels[head]] for head in EXPLAINED_HEADS]
-        contrib = self._explain_w[indices][:, columns] * values[:, None]
-        return {head: top_features(indices, contrib[:, k], self._names) for k, head in enumerate(EXPLAINED_HEADS)}
+
+def _checked_backend(backend, manifest: dict) -> Backend:
+    """The artifact's backend, if it is the one the manifest names and implements the protocol."""
+    expected = manifest_backend(manifest)
+    held = getattr(backend, "name", type(backend).__name__)
+    if held != expected:
+        raise ArtifactError(f"backend: the manifest names {expected!r} but the artifact holds {held!r}")
+    if not isinstance(backend, Backend):
+        raise ArtifactError(f"backend: {held!r} does not implement triage.backends.Backend")
+    return backend
 
 
 def _label(kind: str, scores: dict[str, float]):

@@ -22,7 +22,8 @@ def cmd_train(args) -> int:
     try:
         model_dir = train(data=[Path(p) for p in args.data] if args.data else None, out=args.out,
                           eval_sets=eval_sets, activate=True if args.activate else None,
-                          with_seed=args.with_seed, max_client_messages=args.opener_max_messages)
+                          with_seed=args.with_seed, max_client_messages=args.opener_max_messages,
+                          backend=args.backend)
     except DataError as exc:
         _err(str(exc))
         _err("nothing was trained")
@@ -351,6 +352,7 @@ def cmd_keys(args) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     from api.settings import ROLES
+    from triage.backends import BACKENDS, DEFAULT_BACKEND
 
     parser = argparse.ArgumentParser(prog="triage", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -364,6 +366,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also train on the seed corpus (and evaluate on its held-out split and the challenge set)")
     p.add_argument("--opener-max-messages", type=int, metavar="N",
                    help="for transcripts: use at most the first N client messages before the first advisor reply")
+    p.add_argument("--backend", choices=list(BACKENDS), default=DEFAULT_BACKEND,
+                   help=f"the model backend (default {DEFAULT_BACKEND}; recorded in the manifest)")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("predict", help="predict JSONL with a 'text' field; other fields are passed through")

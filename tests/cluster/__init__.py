@@ -1,0 +1,1 @@
+"""Tests that start the deployment of several instances (scripts/cluster.sh)."""

@@ -112,6 +112,26 @@ def test_a_negation_in_another_clause_does_not_cancel_the_cue(nlp, cue, text):
     assert cue in cues(nlp, text)
 
 
+@pytest.mark.parametrize("text", [
+    "Iedereen is beter af zonder mij.",
+    "Soms denk ik dat het beter was als ik er niet meer was.",
+    "Gisteren dacht ik: als ik er niet meer ben heeft hij alles, dan is iedereen tevreden.",
+    "It would be better if I was gone",
+])
+def test_perceived_burdensomeness_is_a_suicide_risk(nlp, text):
+    assert "suicide" in cues(nlp, text)
+
+
+@pytest.mark.parametrize("text", [
+    "Ik ben bang voor wat er met mijn zoon gebeurt als ik er niet meer ben.",   # care of a child, a will
+    "Het is beter als ik er niet bij ben op die verjaardag.",
+    "Als ik er niet meer ben wil ik dat mijn kinderen het huis krijgen, dan ben ik tevreden.",
+    "Hij is beter af zonder mij, zegt hij altijd.",                            # what an abuser says
+])
+def test_being_gone_without_burdensomeness_is_not_a_suicide_risk(nlp, text):
+    assert "suicide" not in cues(nlp, text)
+
+
 def test_flag_reports_character_span(nlp):
     text = "help hij heeft zijn handen om mijn keel gehad"
     doc = nlp(text)

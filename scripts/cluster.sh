@@ -79,9 +79,9 @@ start_instance() {
   if alive "$d/pid"; then say "instance $i is running"; return 0; fi
   port=$(cat "$d/port" 2>/dev/null || free_port)
   echo "$port" > "$d/port"
-  # Shared: the database and the data dir (admin.key); each instance: its own audit outbox (local
-  # disk, api/audit_writer.py) and log.
-  TRIAGE_DATABASE_URL=$DATABASE_URL TRIAGE_DATA_DIR=$DIR/data TRIAGE_AUDIT_OUTBOX_DIR=$d/audit-outbox \
+  # Shared: the database and the data dir (admin.key, and the audit outbox: each process writes
+  # files of its own, and replays those of a process that died, api/audit_writer.py).
+  TRIAGE_DATABASE_URL=$DATABASE_URL TRIAGE_DATA_DIR=$DIR/data \
     TRIAGE_MODEL_PROCESSES=${TRIAGE_MODEL_PROCESSES:-0} \
     setsid "$PY" -m triage_cli.main serve --host 127.0.0.1 --port "$port" \
     >>"$d/server.log" 2>&1 < /dev/null &

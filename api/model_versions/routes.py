@@ -35,9 +35,11 @@ def list_models(registry: RegistryDep, _p: Principal = Depends(require(*REVIEW))
 def activate_model(version: VersionPath, registry: RegistryDep,
                    body: Annotated[ActivateRequest | None, Body()] = None, principal: Principal = Depends(require(*ADMIN))) -> dict[str, Any]:
     """Loads the version fully (checksum verified), runs the quality gate against the active model
-    on the held-out data and the reviewed gold records, makes it the active version and swaps it
-    into this server without dropping requests. Takes as long as the gate (tens of seconds).
+    on the held-out data and the reviewed gold records, makes it the active version (in the
+    database) and swaps it into this server without dropping requests; every other server process
+    and instance follows within a few seconds. Takes as long as the gate (tens of seconds).
     409 `quality_gate_failed` (with the failures) unless `force` with a `reason`; 422
-    `model_load_failed` when it cannot be loaded (the old model keeps serving)."""
+    `model_load_failed` when it cannot be loaded (the old model keeps serving); 409
+    `activation_conflict` when another server recorded an activation meanwhile."""
     body = body or ActivateRequest()
     return OBJECT(registry.activate(version, body.force, body.reason, f"api:{principal.label}"))

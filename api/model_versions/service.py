@@ -2,31 +2,32 @@
 
 POST /v1/models/{version}/activate:
 
-1. The candidate is loaded completely in this process first (sha256 checked against its
-   manifest, spaCy pipeline and scikit-learn checked, one warm-up prediction); with
-   TRIAGE_MODEL_PROCESSES > 0 a new pool of model processes is started with it too. If that
-   fails, nothing has changed: the old model keeps serving (422 `model_load_failed`).
-2. The quality gate, `triage.versions.gate.activate(root, version, force, reason, recorded=True,
-   sets=gold_sets(gold))`, runs in a separate (spawned) process. It compares the metrics the two
-   models' training recorded in their manifests on the held-out sets both name (the server has no
-   corpus: docs/model-versions.md), and predicts with both models the resolved gold records of the
-   audit database, which would otherwise compete with the requests for this process's interpreter
-   lock (and the spaCy pipeline object is not shared between threads). A refusal answers 409
-   `quality_gate_failed` with the gate's failures and figures; the candidate is dropped.
-3. The gate passed (or was forced with a reason) and wrote ACTIVE and the activation log: the
-   triager's model reference (and pool) are swapped, one assignment each. Requests already
-   running finish on the old model; every request that starts afterwards uses the new one. The
-   old pool stops taking predictions and is shut down once its queued predictions are done.
+1. The candidate is loaded completely in this process first (sha256 checked against its manifest,
+   spaCy pipeline and scikit-learn checked, one warm-up prediction); with TRIAGE_MODEL_PROCESSES > 0
+   a new pool of model processes is started with it too. If that fails, nothing has changed: the old
+   model keeps serving (422 `model_load_failed`).
+2. The quality gate, `triage.versions.gate.compare(root, version, against=<the database's active
+   version>, sets=gold_sets(gold), recorded=True)`, runs in a separate (spawned) process. It
+   compares the metrics the two models' training recorded in their manifests on the held-out sets
+   both name (the server has no corpus: docs/model-versions.md), and predicts with both models the
+   resolved gold records of the audit database, which would otherwise compete with the requests for
+   this process's interpreter lock (and the spaCy pipeline object is not shared between threads). A
+   refusal answers 409 `quality_gate_failed` with the gate's failures and figures; the candidate is
+   dropped.
+3. The gate passed (or was forced with a reason): the activation is recorded in the database, then
+   ACTIVE and the activation log are written, and the triager's model reference (and pool) are
+   swapped, one assignment each. Requests already running finish on the old model; every request
+   that starts afterwards uses the new one. The old pool stops taking predictions and is shut down
+   once its queued predictions are done.
 
 The active version lives in the database (api/model_versions/pointer.py): step 3 records the
-activation as the newest row of model_activations (then writes ACTIVE and the activation log for
-the CLI), and every other server process, uvicorn worker or instance, follows it: a thread polls
-the newest row every TRIAGE_MODEL_POLL_SECONDS (default 2 s; one indexed row), loads a new version
-off the request path and swaps it in the same way (`follow_once`). The gate runs once, in the
-process that was asked. One activation at a time per process (409 `activation_in_progress`); two
-at once on different processes, gated against the same active version, cannot both be recorded
-(409 `activation_conflict` for the later one, which swaps nothing).
-"""
+activation as the newest row of model_activations (ACTIVE and the log are for the CLI), and every
+other server process, uvicorn worker or instance, follows it: a thread polls the newest row every
+TRIAGE_MODEL_POLL_SECONDS (default 2 s; one indexed row), loads a new version off the request path
+and swaps it in the same way (`follow_once`). The gate runs once, in the process that was asked. One
+activation at a time per process (409 `activation_in_progress`); two at once on different processes,
+gated against the same active version, cannot both be recorded (409 `activation_conflict` for the
+later one, which swaps nothing)."""
 
 from __future__ import annotations
 
@@ -38,9 +39,9 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from api.model_versions.pointer import Active, ActivationConflict, ActivePointer
 from api.domain_errors import (GateRefused, ModelProcessesUnavailable, ModelVersionConflict, ModelVersionInvalid,
                                 ModelVersionNotFound)
+from api.model_versions.pointer import Active, ActivationConflict, ActivePointer
 
 if TYPE_CHECKING:
     from api.audit import AuditStore
@@ -169,7 +170,8 @@ class ModelRegistry:
             raise ModelVersionNotFound(version)
         if not self._lock.acquire(blocking=False):
             raise ModelVersionConflict("activation_in_progress",
-                                       "another activation is running; try again when it is done")
+                                       "another activation is running in this server process (or it is loading "
+                                       "a version activated elsewhere); try again when it is done")
         try:
             triager = self.triager
             old = triager.model

@@ -100,8 +100,9 @@ def run(host: str = "127.0.0.1", port: int = 8000) -> int:
     elif settings.api_keys:
         lines.append("  API keys:  from TRIAGE_API_KEYS")
     if settings.workers > 1:
-        # Each worker process builds its own app (and loads its own model) from the environment;
-        # the checks above have run once here, so start-up problems were already reported.
+        # Each worker process builds its own app (and loads the database's active model) from the
+        # environment and follows later activations (api/model_versions/service.py); the checks
+        # above have run once here, so start-up problems were already reported.
         lines.append(f"  workers:   {settings.workers} processes")
     elif runtime.triager.processes is not None:
         lines.append(f"  model:     predictions in {settings.resolved_model_processes} model processes "

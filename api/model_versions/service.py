@@ -251,11 +251,19 @@ class ModelRegistry:
 
     def _follow_loop(self) -> None:
         interval = self.settings.model_poll_seconds
+        failing = False
         while not self._stop.wait(interval):
             try:
                 self.follow_once()
             except Exception as exc:  # noqa: BLE001 - a database blip must not end the thread
-                log.warning("following the active model failed: %s", type(exc).__name__)
+                if not failing:  # once per outage, not every poll
+                    log.warning("reading the active model version failed (%s); retrying every %.0f s",
+                                type(exc).__name__, interval)
+                failing = True
+                continue
+            if failing:
+                log.info("reading the active model version works again")
+                failing = False
 
     def follow_once(self) -> bool:
         """Swap to the newest activation's version if this process serves another; True if it did.

@@ -33,9 +33,13 @@ import warnings
 from collections import Counter
 from collections.abc import Hashable, Mapping, Sequence
 
-from triage.labels import TOPICS, URGENCY_RANK
+from triage.labels import HEAD_REGISTRY, SINGLE_LABEL_HEADS, URGENCY_RANK
 
-HEADS = ("role", "minor", "urgency")
+# Multi-label heads (topics): gold and agreement per label, each a yes/no decision.
+MULTILABEL_HEADS = tuple(h for h in HEAD_REGISTRY if h.kind == "multilabel")
+# Ties a head resolves by rule instead of leaving it unresolved: urgency goes to the more urgent
+# label (under-triage is the worse error).
+TIE_BREAK = {"urgency": lambda tied: min(tied, key=lambda u: URGENCY_RANK[u])}
 
 
 # --- the gold label -------------------------------------------------------------------------------
@@ -49,11 +53,11 @@ def _majority(labels: Sequence[Hashable]) -> tuple[list[Hashable], int]:
 
 
 def resolve_gold(reviews: Sequence[Mapping]) -> dict:
-    """The gold labels from reviews ({role, minor, urgency, topics} each): {"role": label or None,
-    "minor": bool or None, "urgency": label or None, "topics": [...] or None, "resolved": bool,
-    "votes": {head: {label: count}}}."""
+    """The gold labels from reviews (each {head: label}, a list for a multi-label head): per head
+    the label or None ({"role": ..., "minor": bool or None, ..., "topics": [...] or None}),
+    "resolved": bool, "votes": {head: {label: count}}."""
     out: dict = {"votes": {}}
-    for head in HEADS:
+    for head in SINGLE_LABEL_HEADS:
         labels = [r[head] for r in reviews]
         top, _ = _majority(labels)
         out["votes"][head] = {str(k).lower() if isinstance(k, bool) else k: v for k, v in Counter(labels).items()}
@@ -61,17 +65,18 @@ def resolve_gold(reviews: Sequence[Mapping]) -> dict:
             out[head] = None
         elif len(top) == 1:
             out[head] = top[0]
-        elif head == "urgency":
-            out[head] = min(top, key=lambda u: URGENCY_RANK[u])
+        elif head in TIE_BREAK:
+            out[head] = TIE_BREAK[head](top)
         else:
             out[head] = None
-    if reviews:
-        counts = Counter(t for r in reviews for t in set(r["topics"]))
-        out["topics"] = [t for t in TOPICS if 2 * counts.get(t, 0) >= len(reviews) and counts.get(t, 0) > 0]
-        out["votes"]["topics"] = {t: counts[t] for t in TOPICS if counts.get(t)}
-    else:
-        out["topics"] = None
-    out["resolved"] = bool(reviews) and all(out[h] is not None for h in HEADS)
+    for head in MULTILABEL_HEADS:
+        if reviews:
+            counts = Counter(t for r in reviews for t in set(r[head.name]))
+            out[head.name] = [t for t in head.classes if 2 * counts.get(t, 0) >= len(reviews) and counts.get(t, 0) > 0]
+            out["votes"][head.name] = {t: counts[t] for t in head.classes if counts.get(t)}
+        else:
+            out[head.name] = None
+    out["resolved"] = bool(reviews) and all(out[h] is not None for h in SINGLE_LABEL_HEADS)
     return out
 
 
@@ -149,20 +154,23 @@ def head_agreement(ratings: Mapping[Hashable, Mapping[str, Hashable]]) -> dict:
 
 
 def agreement(reviews: Sequence[Mapping]) -> dict:
-    """Agreement per head from review rows ({record_id, reviewer, role, minor, urgency, topics})."""
-    per_head: dict[str, dict] = {head: {} for head in HEADS}
-    topics: dict = {}
+    """Agreement per head from review rows ({record_id, reviewer, and per head its label})."""
+    per_head: dict[str, dict] = {head: {} for head in SINGLE_LABEL_HEADS}
+    per_label: dict[str, dict] = {head.name: {} for head in MULTILABEL_HEADS}
     for r in reviews:
-        for head in HEADS:
+        for head in SINGLE_LABEL_HEADS:
             per_head[head].setdefault(r["record_id"], {})[r["reviewer"]] = r[head]
-        chosen = set(r["topics"])
-        for topic in TOPICS:
-            topics.setdefault((r["record_id"], topic), {})[r["reviewer"]] = topic in chosen
+        for head in MULTILABEL_HEADS:
+            chosen = set(r[head.name])
+            for label in head.classes:
+                per_label[head.name].setdefault((r["record_id"], label), {})[r["reviewer"]] = label in chosen
     out = {head: head_agreement(ratings) for head, ratings in per_head.items()}
-    topic_result = head_agreement(topics)
-    topic_result["records"] = len({rid for (rid, _), r in topics.items() if len(r) >= 2})
-    topic_result["unit"] = "record x topic"
-    out["topics"] = topic_result
+    for head in MULTILABEL_HEADS:
+        pairs = per_label[head.name]
+        result = head_agreement(pairs)
+        result["records"] = len({rid for (rid, _), r in pairs.items() if len(r) >= 2})
+        result["unit"] = f"record x {head.name.removesuffix('s')}"  # "record x topic"
+        out[head.name] = result
     return out
 
 

@@ -42,7 +42,7 @@ from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
 
 from api.audit_outbox import OutboxDir, Segment, encode, read_records
-from api.db.models import AuditRecord, utcnow
+from api.db.models import AuditLabel, AuditRecord, utcnow
 
 log = logging.getLogger("triage.api")
 
@@ -367,19 +367,33 @@ class AuditWriter:
                 self._lock.notify_all()
 
     def _insert(self, rows: list[dict]) -> None:
-        """Insert the records that are not in the database yet (a replay skips the others)."""
+        """Insert the records that are not in the database yet (a replay skips the others), and the
+        label rows of those inserted (mapped back by their unique request key)."""
+        from api.audit.head_rows import audit_label_rows
+        from api.audit.records import split_values
+
         db = self.store.db
         if db.dialect == "postgresql":
             from sqlalchemy.dialects.postgresql import insert
         else:
             from sqlalchemy.dialects.sqlite import insert
-        statement = insert(AuditRecord).on_conflict_do_nothing(index_elements=["request_key"])
+        split = [split_values(values) for values in rows]
+        statement = (insert(AuditRecord).on_conflict_do_nothing(index_elements=["request_key"])
+                     .returning(AuditRecord.id, AuditRecord.request_key))
         with db.write() as session:
             if db.dialect == "postgresql":
                 # Durable at commit even on a cluster run with synchronous_commit=off: the
                 # outbox's copy is deleted on the strength of it.
                 session.execute(text("SET LOCAL synchronous_commit TO on"))
-            session.execute(statement, rows)
+            inserted = {key: record_id for record_id, key in
+                        session.execute(statement, [columns for columns, _ in split])}
+            labels = []
+            for columns, label_rows in split:
+                record_id = inserted.pop(columns["request_key"], None)  # pop: a key twice in a batch
+                if record_id is not None:
+                    labels += audit_label_rows(record_id, label_rows)
+            if labels:
+                session.execute(insert(AuditLabel), labels)
 
     def _make_durable(self) -> None:
         """On SQLite (synchronous=NORMAL, WAL) a commit is safe from a process kill but reaches the

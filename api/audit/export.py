@@ -9,10 +9,11 @@ from collections.abc import Iterator
 from sqlalchemy import select
 
 from api.audit.filters import AuditFilters
+from api.audit.head_rows import REVIEWED_HEADS, labels_of
 from api.audit.record_views import iso
 from api.db.models import AuditRecord, Review
 from api.db.session import Database
-from triage.labels import MAX_TEXT_CHARS, TOPICS
+from triage.labels import HEADS, MAX_TEXT_CHARS
 
 EXPORT_CHUNK = 500
 
@@ -34,10 +35,10 @@ def export_lines(db: Database, filters: AuditFilters, *, end_line: bool = True,
     while True:
         with db.read() as session:
             rows = session.execute(
-                select(AuditRecord.id, AuditRecord.redacted_text, AuditRecord.gold_role, AuditRecord.gold_minor,
-                       AuditRecord.gold_urgency, AuditRecord.gold_topics, AuditRecord.model_version,
+                select(AuditRecord.id, AuditRecord.redacted_text, AuditRecord.model_version,
                        AuditRecord.created_at, AuditRecord.review_count)
                 .where(*where, AuditRecord.id > after).order_by(AuditRecord.id).limit(EXPORT_CHUNK)).all()
+            labels = labels_of(session, {row.id: row.review_count for row in rows})
         if not rows:
             if end_line:
                 yield digest.end_line()
@@ -46,14 +47,27 @@ def export_lines(db: Database, filters: AuditFilters, *, end_line: bool = True,
             text, _ = combine_client_text([row.redacted_text], MAX_TEXT_CHARS)
             if not text.strip():
                 continue
-            line = {"id": f"audit-{row.id}", "text": text, "role": row.gold_role, "minor": bool(row.gold_minor),
-                    "urgency": row.gold_urgency, "topics": [t for t in TOPICS if t in (row.gold_topics or [])],
+            line = {"id": f"audit-{row.id}", "text": text, **_gold_labels(labels[row.id].gold),
                     "origin": "audit", "audit_id": row.id, "model_version": row.model_version,
                     "created_at": iso(row.created_at), "reviews": row.review_count}
             encoded = (json.dumps(line, ensure_ascii=False) + "\n").encode("utf-8")
             digest.add(encoded)
             yield encoded
         after = rows[-1].id
+
+
+def _gold_labels(gold: dict) -> dict:
+    """A resolved record's gold labels as training labels (docs/training-data.md): a binary head
+    as a bool, a multi-label head as its known labels in class order."""
+    out = {}
+    for head in REVIEWED_HEADS:
+        value = gold[head.name]
+        if head.kind == "binary":
+            value = bool(value)
+        elif head.kind == "multilabel":
+            value = [label for label in head.classes if label in (value or [])]
+        out[head.name] = value
+    return out
 
 
 def gold_examples(db: Database) -> list:
@@ -63,6 +77,6 @@ def gold_examples(db: Database) -> list:
     examples = []
     for line in export_lines(db, AuditFilters(), end_line=False):
         d = json.loads(line)
-        examples.append(LabelledText(id=d["id"], text=d["text"], role=d["role"], minor=d["minor"], urgency=d["urgency"],
-                                     topics=d["topics"], source="audit", split="test"))
+        examples.append(LabelledText(id=d["id"], text=d["text"], **{head: d[head] for head in HEADS},
+                                     source="audit", split="test"))
     return examples

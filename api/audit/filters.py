@@ -8,14 +8,30 @@ import binascii
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from sqlalchemy import or_
+from sqlalchemy import select
 
-from api.db.models import AuditRecord
+from api.audit.head_rows import CONFIDENCE_HEADS, MODEL, encode
+from api.db.models import AuditLabel, AuditRecord
 from api.errors import ApiError
 from api.schemas import MAX_RECORD_ID
+from triage.labels import HEAD_BY_NAME, SINGLE_LABEL_HEADS
 
-LOW_CONFIDENCE = 0.6      # a record is low-confidence when its top role or urgency score is below this
+LOW_CONFIDENCE = 0.6      # a record is low-confidence when a multiclass head's top score is below this
 MAX_PAGE = 200
+
+
+def with_label(head: str, value, source: str = MODEL):
+    """Records whose `source` label of a single-label head is `value` (reads the label index only)."""
+    label = encode(HEAD_BY_NAME[head], value)[0]
+    return AuditRecord.id.in_(select(AuditLabel.record_id).where(
+        AuditLabel.head == head, AuditLabel.source == source, AuditLabel.label == label))
+
+
+def low_confidence():
+    """Records with a multiclass head's top score below LOW_CONFIDENCE (a range of the score index
+    per head)."""
+    return AuditRecord.id.in_(select(AuditLabel.record_id).where(
+        AuditLabel.head.in_(CONFIDENCE_HEADS), AuditLabel.source == MODEL, AuditLabel.score < LOW_CONFIDENCE))
 
 
 @dataclass
@@ -25,6 +41,7 @@ class AuditFilters:
     overridden: bool | None = None
     reviewed: bool | None = None
     resolved: bool | None = None
+    # The model's label of a single-label head (named as the head; the router sets them).
     role: str | None = None
     minor: bool | None = None
     urgency: str | None = None
@@ -39,15 +56,18 @@ class AuditFilters:
         r = AuditRecord
         where = []
         for column, value in ((r.needs_review, self.needs_review), (r.overridden, self.overridden),
-                              (r.gold_resolved, self.resolved), (r.role, self.role), (r.minor, self.minor),
-                              (r.urgency, self.urgency), (r.model_version, self.model_version),
+                              (r.gold_resolved, self.resolved), (r.model_version, self.model_version),
                               (r.chat_id, self.chat_id), (r.request_key, self.request_key)):
             if value is not None:
                 where.append(column == value)
+        for head in SINGLE_LABEL_HEADS:
+            value = getattr(self, head, None)
+            if value is not None:
+                where.append(with_label(head, value))
         if self.source is not None:
             where.append(r.source.in_(("chat", "message")) if self.source == "queue" else r.source == self.source)
         if self.low_confidence is not None:
-            low = or_(r.role_score < LOW_CONFIDENCE, r.urgency_score < LOW_CONFIDENCE)
+            low = low_confidence()
             where.append(low if self.low_confidence else ~low)
         if self.reviewed is not None:
             where.append(r.review_count > 0 if self.reviewed else r.review_count == 0)

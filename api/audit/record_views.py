@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from api.agreement import HEADS, resolve_gold
+from api.agreement import TIE_BREAK, resolve_gold
 from api.audit.filters import LOW_CONFIDENCE
+from api.audit.head_rows import CONFIDENCE_HEADS, RecordLabels, Verdict
 from api.db.models import AuditRecord, Review
 from api.errors import ApiError
+from triage.labels import SINGLE_LABEL_HEADS
 
 PREVIEW_CHARS = 120
 
@@ -28,54 +30,55 @@ def record_not_found(record_id: int) -> ApiError:
     return ApiError(404, "record_not_found", f"no audit record with id {record_id}", field="id")
 
 
-def summary(r: AuditRecord) -> dict:
+def summary(r: AuditRecord, labels: RecordLabels) -> dict:
     text = " ".join(r.redacted_text.split())
+    top = {head: labels.top_scores[head] for head in CONFIDENCE_HEADS}
     return {
         "id": r.id, "created_at": iso(r.created_at), "source": r.source, "request_key": r.request_key,
         "chat_id": r.chat_id,
         "model_version": r.model_version, "spacy_pipeline": r.spacy_pipeline,
-        "role": r.role, "minor": r.minor, "urgency": r.urgency, "topics": list(r.topics or []),
-        "top_scores": {"role": r.role_score, "urgency": r.urgency_score},
+        **labels.model,
+        "top_scores": top,
         "needs_review": r.needs_review, "review_reasons": list((r.prediction or {}).get("review_reasons", [])),
-        "low_confidence": r.role_score < LOW_CONFIDENCE or r.urgency_score < LOW_CONFIDENCE,
+        "low_confidence": any(score is not None and score < LOW_CONFIDENCE for score in top.values()),
         "overridden": r.overridden, "review_count": r.review_count, "gold_resolved": r.gold_resolved,
         "preview": text if len(text) <= PREVIEW_CHARS else text[:PREVIEW_CHARS - 1].rstrip() + "…",
     }
 
 
-def detail(r: AuditRecord, reviews: list[Review], viewer: str | None = None) -> dict:
-    """The record with its reviews and gold labels; those are hidden from a reviewer (`viewer`)
-    who has not reviewed the record yet, so that each review is made independently."""
-    hidden = viewer is not None and not any(v.reviewer == viewer for v in reviews)
-    out = summary(r)
+def detail(r: AuditRecord, labels: RecordLabels, reviews: list[tuple[Review, Verdict]],
+           viewer: str | None = None) -> dict:
+    """The record with its reviews (each with its verdict) and gold labels; those are hidden from a
+    reviewer (`viewer`) who has not reviewed the record yet, so that each review is made independently."""
+    hidden = viewer is not None and not any(v.reviewer == viewer for v, _ in reviews)
+    out = summary(r, labels)
     out.update(
         text=r.redacted_text, text_chars=r.text_chars, text_truncated=r.text_truncated,
         redactions=dict(r.redactions or {}), raw_text_stored=r.raw_text is not None,
         message_count=r.message_count, prediction=r.prediction, explanation=(r.prediction or {}).get("explanation"),
         guidance=r.guidance, effective=r.effective, overrides=list(r.overrides or []),
-        reviews=[] if hidden else [_review_out(v) for v in reviews],
-        gold=None if hidden else _gold_out(r, reviews),
+        reviews=[] if hidden else [_review_out(v, verdict) for v, verdict in reviews],
+        gold=None if hidden else _gold_out(r, labels, [verdict for _, verdict in reviews]),
         reviews_hidden=hidden,
     )
     return out
 
 
-def review_labels(review: Review) -> dict:
-    return {"role": review.role, "minor": review.minor, "urgency": review.urgency, "topics": list(review.topics or [])}
-
-
-def _review_out(v: Review) -> dict:
+def _review_out(v: Review, verdict: Verdict) -> dict:
     return {"reviewer": v.reviewer, "reviewer_name": v.reviewer_name, "created_at": iso(v.created_at),
-            "updated_at": iso(v.updated_at), "role_ok": v.role_ok, "minor_ok": v.minor_ok, "urgency_ok": v.urgency_ok,
-            "topics_ok": v.topics_ok, "labels": review_labels(v), "note": v.note}
+            "updated_at": iso(v.updated_at), **{f"{head}_ok": ok for head, ok in verdict.ok.items()},
+            "labels": dict(verdict.labels), "note": v.note}
 
 
-def _gold_out(r: AuditRecord, reviews: list[Review]) -> dict:
-    resolved = resolve_gold([review_labels(v) for v in reviews])
-    urgency_votes = resolved["votes"].get("urgency", {})
-    top = max(urgency_votes.values(), default=0)
-    tied = sum(1 for n in urgency_votes.values() if n == top) > 1
-    return {"role": r.gold_role, "minor": r.gold_minor, "urgency": r.gold_urgency, "topics": r.gold_topics,
-            "resolved": r.gold_resolved, "reviews": len(reviews), "votes": resolved["votes"],
-            "unresolved": [h for h in HEADS if reviews and resolved[h] is None],
-            "tie_broken": ["urgency"] if tied else []}
+def _gold_out(r: AuditRecord, labels: RecordLabels, verdicts: list[Verdict]) -> dict:
+    resolved = resolve_gold([v.labels for v in verdicts])
+    tie_broken = []
+    for head in TIE_BREAK:
+        votes = resolved["votes"].get(head, {})
+        top = max(votes.values(), default=0)
+        if sum(1 for n in votes.values() if n == top) > 1:
+            tie_broken.append(head)
+    return {**labels.gold,
+            "resolved": r.gold_resolved, "reviews": len(verdicts), "votes": resolved["votes"],
+            "unresolved": [h for h in SINGLE_LABEL_HEADS if verdicts and resolved[h] is None],
+            "tie_broken": tie_broken}

@@ -7,15 +7,33 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from api.audit import export, reviews, statistics
 from api.audit.filters import AuditFilters, decode_cursor, encode_cursor
+from api.audit.head_rows import audit_label_rows, labels_of, model_rows, verdicts_of
 from api.audit.prediction_redaction import load_redaction, redact_prediction
 from api.audit.record_views import detail, iso_week, record_not_found, summary
-from api.db.models import AuditRecord, Review, utcnow
+from api.db.models import AuditLabel, AuditRecord, Review, utcnow
 from api.db.session import Database
+from triage.labels import HEADS, OVERRIDABLE_HEADS
+
+# What a record's values held per head before the labels were rows (migration 0007).
+_OLD_HEAD_KEYS = frozenset((*HEADS, *(f"{head}_score" for head in HEADS)))
+# The effective triage a queue record keeps: the heads an advisor can override, and needs_review.
+_EFFECTIVE_KEYS = (*OVERRIDABLE_HEADS, "needs_review")
+
+
+def split_values(values: dict) -> tuple[dict, list[list]]:
+    """(audit_records columns, model label rows [head, label, score]) of a record's values
+    (AuditStore.build). Values written before the labels were rows (an outbox line of an older
+    server) carry per-head columns and no "labels": their rows come from the stored prediction,
+    which holds the same labels and scores, and the old columns are dropped."""
+    rows = values.get("labels")
+    if rows is None:
+        rows = model_rows(values["prediction"])
+    return {k: v for k, v in values.items() if k != "labels" and k not in _OLD_HEAD_KEYS}, rows
 
 
 class AuditStore:
@@ -33,30 +51,29 @@ class AuditStore:
         `redaction`, redact(text), was made beforehand)."""
         now = now or utcnow()
         redacted, safe, counts = redact_prediction(text, prediction, redaction)
-        scores = prediction.get("scores", {})
         return dict(
             created_at=now, week=iso_week(now), source=source, request_key=request_key, chat_id=chat_id,
             message_count=message_count,
             model_version=prediction["model_version"], spacy_pipeline=prediction.get("spacy_pipeline", ""),
-            role=prediction["role"], minor=bool(prediction["minor"]), urgency=prediction["urgency"],
-            topics=list(prediction.get("topics", [])),
-            role_score=float(max(scores.get("role", {}).values(), default=0.0)),
-            urgency_score=float(max(scores.get("urgency", {}).values(), default=0.0)),
+            labels=model_rows(prediction),
             needs_review=bool(prediction.get("needs_review")), redacted_text=redacted, text_chars=len(text),
             text_truncated=truncated, redactions=counts,
             raw_text=text if self.settings.store_raw_text else None,
             prediction=safe,
             guidance=[{"id": c["id"], "title": c.get("title", ""), "reason": c.get("reason", "")} for c in guidance],
-            effective=({k: effective[k] for k in ("urgency", "role", "minor", "needs_review") if k in effective}
-                       if effective else None),
+            effective=({k: v for k, v in effective.items() if k in _EFFECTIVE_KEYS} if effective else None),
             overridden=False, overrides=[], review_count=0, gold_resolved=False,
         )
 
     @staticmethod
     def add(session: Session, values: dict) -> AuditRecord:
-        record = AuditRecord(**values)
+        """Insert a record and its model label rows (in the caller's transaction)."""
+        columns, rows = split_values(values)
+        record = AuditRecord(**columns)
         session.add(record)
         session.flush()
+        if rows:
+            session.execute(insert(AuditLabel), audit_label_rows(record.id, rows))
         return record
 
     def record(self, values: dict) -> int:
@@ -87,7 +104,9 @@ class AuditStore:
                                    .limit(limit + 1)).all()
             total = session.scalar(select(func.count()).select_from(AuditRecord).where(*where))
             more = len(rows) > limit
-            items = [summary(r) for r in rows[:limit]]
+            page = rows[:limit]
+            labels = labels_of(session, {r.id: r.review_count for r in page})
+            items = [summary(r, labels[r.id]) for r in page]
         return {"items": items, "count": len(items), "total": int(total or 0), "limit": limit,
                 "next_cursor": encode_cursor(items[-1]["id"]) if more else None}
 
@@ -101,7 +120,9 @@ class AuditStore:
             if record is None:
                 raise record_not_found(record_id)
             reviews = session.scalars(select(Review).where(Review.record_id == record_id).order_by(Review.id)).all()
-            return detail(record, reviews, viewer)
+            verdicts = verdicts_of(session, [v.id for v in reviews])
+            labels = labels_of(session, {record.id: record.review_count})[record.id]
+            return detail(record, labels, [(v, verdicts[v.id]) for v in reviews], viewer)
 
     # --- reviews, export, statistics (their own modules) ------------------------------------------
     def review(self, record_id: int, body, reviewer: str, reviewer_name: str | None) -> tuple[dict, bool]:

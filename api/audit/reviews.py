@@ -1,20 +1,18 @@
 """Reviewers' reviews of audit records: storing a review and resolving the record's gold labels
-from all its reviews (api/agreement.py)."""
+from all its reviews (api/agreement.py). Heads come from the registry (api/audit/head_rows.py)."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from sqlalchemy import select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from api.agreement import HEADS, resolve_gold
+from api.agreement import resolve_gold
+from api.audit.head_rows import GOLD, REVIEWED_HEADS, Verdict, gold_rows, labels_of, review_rows, verdicts_of
 from api.audit.prediction_redaction import redact_text
-from api.audit.record_views import detail, record_not_found, review_labels
-from api.db.models import AuditRecord, Review, utcnow
+from api.audit.record_views import detail, record_not_found
+from api.db.models import AuditLabel, AuditRecord, Review, ReviewLabel, utcnow
 from api.db.session import Database
 from api.errors import ApiError
-from triage.labels import TOPICS
 
 
 def review(db: Database, record_id: int, body, reviewer: str, reviewer_name: str | None) -> tuple[dict, bool]:
@@ -30,7 +28,8 @@ def review(db: Database, record_id: int, body, reviewer: str, reviewer_name: str
                 record = session.scalars(query).first()
                 if record is None:
                     raise record_not_found(record_id)
-                labels = _review_labels(record, body)
+                labels = labels_of(session, {record.id: record.review_count})[record.id]
+                given = _verdict(labels.model, body)
                 existing = session.scalars(select(Review).where(Review.record_id == record_id,
                                                                 Review.reviewer == reviewer)).first()
                 created = existing is None
@@ -40,54 +39,58 @@ def review(db: Database, record_id: int, body, reviewer: str, reviewer_name: str
                 existing.reviewer_name = reviewer_name
                 existing.updated_at = now
                 existing.note = note
-                for key, value in labels.items():
-                    setattr(existing, key, value)
                 session.flush()
+                session.execute(delete(ReviewLabel).where(ReviewLabel.review_id == existing.id))
+                session.execute(insert(ReviewLabel), review_rows(existing.id, given.labels, given.ok))
                 reviews = session.scalars(select(Review).where(Review.record_id == record_id)
                                           .order_by(Review.id)).all()
-                gold = resolve_gold([review_labels(v) for v in reviews])
+                verdicts = verdicts_of(session, [v.id for v in reviews])
+                gold = resolve_gold([verdicts[v.id].labels for v in reviews])
                 record.review_count = len(reviews)
-                record.gold_role, record.gold_minor, record.gold_urgency = gold["role"], gold["minor"], gold["urgency"]
-                record.gold_topics = gold["topics"]
                 record.gold_resolved = gold["resolved"]
+                session.execute(delete(AuditLabel).where(AuditLabel.record_id == record_id,
+                                                         AuditLabel.source == GOLD))
+                if rows := gold_rows(record_id, gold):
+                    session.execute(insert(AuditLabel), rows)
                 session.flush()
-                return detail(record, reviews), created
+                labels = labels_of(session, {record.id: record.review_count})[record.id]
+                return detail(record, labels, [(v, verdicts[v.id]) for v in reviews]), created
         except IntegrityError:
             if attempt:  # the same reviewer's concurrent first review won: replace it
                 raise
     raise AssertionError("unreachable")
 
 
-def _review_labels(record: AuditRecord, body) -> dict:
-    """The reviewer's labels per head: the model's where *_ok, else the correction (422 when the
-    review contradicts itself)."""
+def _verdict(model: dict, body) -> Verdict:
+    """The reviewer's labels per head: the model's where `<head>_ok`, else the correction (422 when
+    the review contradicts itself). A multi-label head has no `_ok` in the body: it is ok when the
+    correction (optional) is the model's set."""
     corrected = body.corrected
-    out: dict[str, Any] = {}
-    for head in HEADS:
-        ok = getattr(body, f"{head}_ok")
-        model_label = getattr(record, head)
-        given = getattr(corrected, head) if corrected is not None else None
-        field = f"corrected.{head}"
+    out = Verdict()
+    for head in REVIEWED_HEADS:
+        name = head.name
+        model_label = model[name]
+        given = getattr(corrected, name, None) if corrected is not None else None
+        if head.kind == "multilabel":
+            chosen = set(model_label or []) if given is None else set(given)
+            out.labels[name] = [label for label in head.classes if label in chosen]
+            out.ok[name] = chosen == set(model_label or [])
+            continue
+        ok = getattr(body, f"{name}_ok")
+        field = f"corrected.{name}"
         if ok:
             if given is not None and given != model_label:
-                raise ApiError(422, "contradictory_review", f"{head}_ok is true but {field} differs from the model's "
-                                                            f"{head}; set {head}_ok to false to correct it", field=field)
-            out[head] = model_label
+                raise ApiError(422, "contradictory_review", f"{name}_ok is true but {field} differs from the "
+                                                            f"model's {name}; set {name}_ok to false to correct it",
+                               field=field)
+            out.labels[name] = model_label
         else:
             if given is None:
-                raise ApiError(422, "correction_missing", f"{head}_ok is false: give the correct label in {field}",
+                raise ApiError(422, "correction_missing", f"{name}_ok is false: give the correct label in {field}",
                                field=field)
             if given == model_label:
-                raise ApiError(422, "contradictory_review", f"{field} is the model's own {head}; set {head}_ok to "
+                raise ApiError(422, "contradictory_review", f"{field} is the model's own {name}; set {name}_ok to "
                                                             f"true instead", field=field)
-            out[head] = given
-        out[f"{head}_ok"] = bool(ok)
-    topics = list(record.topics or [])
-    if corrected is not None and corrected.topics is not None:
-        chosen = set(corrected.topics)
-        out["topics"] = [t for t in TOPICS if t in chosen]
-        out["topics_ok"] = chosen == set(topics)
-    else:
-        out["topics"] = [t for t in TOPICS if t in set(topics)]
-        out["topics_ok"] = True
+            out.labels[name] = given
+        out.ok[name] = bool(ok)
     return out

@@ -5,22 +5,24 @@ reviewed (gold) labels."""
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import case, func, or_, select
+from sqlalchemy import case, func, select
 
-from api.agreement import HEADS, agreement
-from api.audit.filters import LOW_CONFIDENCE, AuditFilters, _utc
+from api.agreement import agreement
+from api.audit.filters import LOW_CONFIDENCE, AuditFilters, _utc, low_confidence
+from api.audit.head_rows import MODEL, REVIEWED_HEADS, class_labels, encode, labels_of, verdicts_of
 from api.audit.record_views import iso
-from api.db.models import AuditRecord, Review
+from api.db.models import AuditLabel, AuditRecord, Review
 from api.db.session import Database
-from triage.labels import ROLES, URGENCIES, URGENCY_RANK
+from triage.labels import HEAD_BY_NAME, SINGLE_LABEL_HEADS, URGENCY_RANK
 
 
 def stats(db: Database, filters: AuditFilters) -> dict:
     r = AuditRecord
     where = filters.conditions()
-    low = or_(r.role_score < LOW_CONFIDENCE, r.urgency_score < LOW_CONFIDENCE)
+    low = low_confidence()
 
     def flag(condition):
         return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
@@ -33,13 +35,16 @@ def stats(db: Database, filters: AuditFilters) -> dict:
                 .where(*where).group_by(r.week)):
             weeks[row[0]] = {"week": row[0], "records": int(row[1]), "needs_review": int(row[2]),
                              "low_confidence": int(row[3]), "overridden_records": int(row[4]),
-                             "reviewed": int(row[5]), "role": dict.fromkeys(ROLES, 0),
-                             "urgency": dict.fromkeys(URGENCIES, 0), "minor": {"true": 0, "false": 0}}
-        for column, key in ((r.role, "role"), (r.urgency, "urgency"), (r.minor, "minor")):
-            for week, label, n in session.execute(select(r.week, column, func.count()).where(*where)
-                                                  .group_by(r.week, column)):
-                name = ("true" if label else "false") if key == "minor" else label
-                weeks[week][key][name] = weeks[week][key].get(name, 0) + int(n)
+                             "reviewed": int(row[5]),
+                             **{head: dict.fromkeys(class_labels(HEAD_BY_NAME[head]), 0)
+                                for head in SINGLE_LABEL_HEADS}}
+        # The model's labels per week and head: a join on the label index.
+        for week, head, label, n in session.execute(
+                select(r.week, AuditLabel.head, AuditLabel.label, func.count())
+                .join(AuditLabel, AuditLabel.record_id == r.id)
+                .where(*where, AuditLabel.source == MODEL, AuditLabel.head.in_(SINGLE_LABEL_HEADS))
+                .group_by(r.week, AuditLabel.head, AuditLabel.label)):
+            weeks[week][head][label] = weeks[week][head].get(label, 0) + int(n)
         queue_where = [*where, r.chat_id.is_not(None)]
         chats = {week: (int(n), int(o)) for week, n, o in session.execute(
             select(r.week, func.count(func.distinct(r.chat_id)),
@@ -49,12 +54,17 @@ def stats(db: Database, filters: AuditFilters) -> dict:
             select(func.count(func.distinct(r.chat_id)),
                    func.count(func.distinct(case((r.overridden.is_(True), r.chat_id), else_=None))))
             .where(*queue_where)).one()
-        reviewed = session.execute(
-            select(r.id, r.model_version, r.week, r.role, r.minor, r.urgency, r.topics, r.gold_role, r.gold_minor,
-                   r.gold_urgency, r.gold_topics, r.gold_resolved).where(*where, r.review_count > 0)).all()
-        review_rows = session.execute(
-            select(Review.record_id, Review.reviewer, Review.role, Review.minor, Review.urgency, Review.topics)
-            .join(r, r.id == Review.record_id).where(*where)).all()
+        reviewed_rows = session.execute(
+            select(r.id, r.model_version, r.week, r.review_count, r.gold_resolved)
+            .where(*where, r.review_count > 0)).all()
+        labels = labels_of(session, {x.id: x.review_count for x in reviewed_rows}, where=[*where, r.review_count > 0])
+        reviewed = [_Reviewed(x.id, x.model_version, x.week, x.gold_resolved, labels[x.id].model, labels[x.id].gold)
+                    for x in reviewed_rows]
+        review_heads = session.execute(
+            select(Review.id, Review.record_id, Review.reviewer).join(r, r.id == Review.record_id).where(*where)).all()
+        verdicts = verdicts_of(session, [row.id for row in review_heads], where=where)
+        review_rows = [{"record_id": row.record_id, "reviewer": row.reviewer, **verdicts[row.id].labels}
+                       for row in review_heads]
 
     total = sum(w["records"] for w in weeks.values())
     out_weeks = []
@@ -70,7 +80,7 @@ def stats(db: Database, filters: AuditFilters) -> dict:
     by_version: dict[str, list] = defaultdict(list)
     for x in reviewed:
         by_version[x.model_version].append(x)
-    reviewers = {row.reviewer for row in review_rows}
+    reviewers = {row["reviewer"] for row in review_rows}
     return {
         "filters": {"from": iso(filters.date_from and _utc(filters.date_from)),
                     "to": iso(filters.date_to and _utc(filters.date_to)), "model_version": filters.model_version},
@@ -86,11 +96,11 @@ def stats(db: Database, filters: AuditFilters) -> dict:
         "reviews": {"reviews": len(review_rows), "reviewers": len(reviewers), "records_reviewed": len(reviewed),
                     "records_resolved": sum(1 for x in reviewed if x.gold_resolved),
                     "records_unresolved": sum(1 for x in reviewed if not x.gold_resolved),
-                    "records_with_two_or_more": sum(1 for n in Counter(row.record_id for row in review_rows).values()
+                    "records_with_two_or_more": sum(1 for n in Counter(row["record_id"] for row in review_rows).values()
                                                     if n >= 2)},
         "weeks": out_weeks,
         "accuracy": {version: _accuracy(rows) for version, rows in sorted(by_version.items())},
-        "agreement": agreement([row._asdict() for row in review_rows]),
+        "agreement": agreement(review_rows),
         "under_triage": _under_triage(reviewed),
         "acute": _acute(reviewed),
         "confusion": {version: _confusion(rows) for version, rows in sorted(by_version.items())},
@@ -101,28 +111,44 @@ def _share(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
 
 
-def _accuracy(rows: list) -> dict:
-    """Per head, how often the model's label equals the gold label, on records where it is resolved."""
+@dataclass
+class _Reviewed:
+    """A reviewed record: its model and gold labels per head."""
+
+    id: int
+    model_version: str
+    week: str
+    gold_resolved: bool
+    model: dict
+    gold: dict
+
+
+def _accuracy(rows: list[_Reviewed]) -> dict:
+    """Per head, how often the model's label equals the gold label, on records where it is resolved
+    (a multi-label head: the exact set)."""
     out: dict[str, Any] = {"reviewed": len(rows)}
-    for head in HEADS:
-        pairs = [(getattr(x, head), getattr(x, f"gold_{head}")) for x in rows if getattr(x, f"gold_{head}") is not None]
-        out[head] = {"n": len(pairs), "accuracy": _share(sum(1 for m, g in pairs if m == g), len(pairs))}
-    pairs = [(set(x.topics or []), set(x.gold_topics)) for x in rows if x.gold_topics is not None]
-    out["topics"] = {"n": len(pairs), "exact_match": _share(sum(1 for m, g in pairs if m == g), len(pairs))}
+    for head in REVIEWED_HEADS:
+        name = head.name
+        if head.kind == "multilabel":
+            sets = [(set(x.model[name] or []), set(x.gold[name])) for x in rows if x.gold[name] is not None]
+            out[name] = {"n": len(sets), "exact_match": _share(sum(1 for m, g in sets if m == g), len(sets))}
+        else:
+            pairs = [(x.model[name], x.gold[name]) for x in rows if x.gold[name] is not None]
+            out[name] = {"n": len(pairs), "accuracy": _share(sum(1 for m, g in pairs if m == g), len(pairs))}
     return out
 
 
-def _under_triage(rows: list) -> dict:
+def _under_triage(rows: list[_Reviewed]) -> dict:
     """Under-triage: the share of reviewed records (with a resolved urgency) whose reviewed urgency
     is more urgent than the model's (the dangerous error: a chat waits longer than it should)."""
-    pairs = [(x.urgency, x.gold_urgency) for x in rows if x.gold_urgency is not None]
+    pairs = [(x.model["urgency"], x.gold["urgency"]) for x in rows if x.gold["urgency"] is not None]
     under = sum(1 for model, gold in pairs if URGENCY_RANK[gold] < URGENCY_RANK[model])
     return {"records": len(pairs), "under": under, "rate": _share(under, len(pairs))}
 
 
-def _acute(rows: list) -> dict:
+def _acute(rows: list[_Reviewed]) -> dict:
     """Recall and precision of the model's "acute" against the reviewed urgency."""
-    pairs = [(x.urgency, x.gold_urgency) for x in rows if x.gold_urgency is not None]
+    pairs = [(x.model["urgency"], x.gold["urgency"]) for x in rows if x.gold["urgency"] is not None]
     reviewed = sum(1 for _, gold in pairs if gold == "acute")
     predicted = sum(1 for model, _ in pairs if model == "acute")
     both = sum(1 for model, gold in pairs if model == gold == "acute")
@@ -130,25 +156,22 @@ def _acute(rows: list) -> dict:
             "recall": _share(both, reviewed), "precision": _share(both, predicted)}
 
 
-CONFUSION_LABELS = {"urgency": list(URGENCIES), "role": list(ROLES), "minor": ["true", "false"]}
-
-
-def _confusion(rows: list) -> dict:
-    """Per head a confusion matrix: matrix[i][j] counts the records whose reviewed (gold) label is
-    labels[i] and whose model label is labels[j]; records without a gold label for the head are left out."""
+def _confusion(rows: list[_Reviewed]) -> dict:
+    """Per single-label head a confusion matrix: matrix[i][j] counts the records whose reviewed
+    (gold) label is labels[i] and whose model label is labels[j]; records without a gold label for
+    the head are left out."""
     from sklearn.metrics import confusion_matrix  # imported on first use, as in api/agreement.py
 
-    def key(head: str, value) -> str:
-        return ("true" if value else "false") if head == "minor" else str(value)
-
     out = {}
-    for head, labels in CONFUSION_LABELS.items():
-        pairs = [(key(head, gold), key(head, getattr(x, head)))
-                 for x in rows if (gold := getattr(x, f"gold_{head}")) is not None]
+    for name in SINGLE_LABEL_HEADS:
+        head = HEAD_BY_NAME[name]
+        labels = class_labels(head)
+        pairs = [(encode(head, gold)[0], encode(head, x.model[name])[0])
+                 for x in rows if (gold := x.gold[name]) is not None]
         if pairs:
             gold_labels, model_labels = zip(*pairs)
             matrix = confusion_matrix(gold_labels, model_labels, labels=labels).tolist()
         else:  # scikit-learn refuses an empty input
             matrix = [[0] * len(labels) for _ in labels]
-        out[head] = {"labels": labels, "rows": "reviewed", "columns": "model", "matrix": matrix, "n": len(pairs)}
+        out[name] = {"labels": labels, "rows": "reviewed", "columns": "model", "matrix": matrix, "n": len(pairs)}
     return out

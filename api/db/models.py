@@ -10,7 +10,8 @@ Nothing in this module or its callers logs them. audit_records.raw_text exists o
 TRIAGE_STORE_RAW_TEXT is on, and `triage purge` empties it after TRIAGE_RAW_RETENTION_DAYS.
 
 Audit records hold REDACTED text (triage.redact): `redacted_text`, and the red-flag phrases,
-explanation and override reasons in their JSON columns are redacted too.
+explanation and override reasons in their JSON columns are redacted too. Their labels, scores and
+gold labels per head are rows (audit_labels, review_labels), not columns: see AuditLabel.
 """
 
 from __future__ import annotations
@@ -154,8 +155,9 @@ class ApiKey(Base):
 class AuditRecord(Base):
     """One prediction served (POST /v1/triage, or the queue's triage of a chat), kept for review.
 
-    The label, score and gold columns repeat what is in the JSON so that the reviewers' filters and
-    the statistics are plain SQL on every database.
+    The model's labels and scores and the gold labels are rows of `audit_labels` (one per head and
+    label), so that the reviewers' filters and the statistics are plain SQL on every database and
+    a new head (triage.labels.HEAD_REGISTRY) needs no column and no migration.
     """
 
     __tablename__ = "audit_records"
@@ -170,14 +172,6 @@ class AuditRecord(Base):
     message_count: Mapped[int | None] = mapped_column(Integer, nullable=True)
     model_version: Mapped[str] = mapped_column(String(64), nullable=False)
     spacy_pipeline: Mapped[str] = mapped_column(String(64), nullable=False)
-
-    # The model's labels and the top scores (for the low-confidence filter).
-    role: Mapped[str] = mapped_column(String(16), nullable=False)
-    minor: Mapped[bool] = mapped_column(Boolean, nullable=False)
-    urgency: Mapped[str] = mapped_column(String(16), nullable=False)
-    topics: Mapped[list] = mapped_column(JSON, nullable=False)
-    role_score: Mapped[float] = mapped_column(Float, nullable=False)
-    urgency_score: Mapped[float] = mapped_column(Float, nullable=False)
     needs_review: Mapped[bool] = mapped_column(Boolean, nullable=False)
 
     redacted_text: Mapped[str] = mapped_column(Text, nullable=False)
@@ -192,12 +186,9 @@ class AuditRecord(Base):
     overridden: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     overrides: Mapped[list] = mapped_column(JSON, nullable=False, default=list)  # advisors' overrides
 
-    # Reviews and the gold labels resolved from them (api/agreement.py), kept up to date per review.
+    # Reviews, and whether the gold labels resolved from them (api/agreement.py; the labels are
+    # `audit_labels` rows with source "gold") settle the record; kept up to date per review.
     review_count: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
-    gold_role: Mapped[str | None] = mapped_column(String(16), nullable=True)
-    gold_minor: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
-    gold_urgency: Mapped[str | None] = mapped_column(String(16), nullable=True)
-    gold_topics: Mapped[list | None] = mapped_column(JSON, nullable=True)
     gold_resolved: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
 
     __table_args__ = (
@@ -209,8 +200,34 @@ class AuditRecord(Base):
     )
 
 
+class AuditLabel(Base):
+    """One label of one head of an audit record: the model's (source "model") or the one resolved
+    from the reviews (source "gold"). Single-label heads have one row, a multi-label head one row
+    per label in its set (none for the empty set). Labels are text: binary heads "true"/"false"
+    (api/audit/head_rows.py encodes and decodes them).
+
+    score: for a single-label head of the model, the head's top score (the low-confidence filter
+    reads it); for a label of a multi-label head, that label's score; NULL for gold labels.
+    """
+
+    __tablename__ = "audit_labels"
+
+    record_id: Mapped[int] = mapped_column(ForeignKey("audit_records.id", ondelete="CASCADE"), primary_key=True)
+    source: Mapped[str] = mapped_column(String(8), primary_key=True)
+    head: Mapped[str] = mapped_column(String(32), primary_key=True)
+    label: Mapped[str] = mapped_column(String(32), primary_key=True)
+    score: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+    # The primary key reads a record's labels. The filters (records with a given model or gold
+    # label) and the statistics' per-label counts read the label index only; the low-confidence
+    # filter reads a range of the score index per head.
+    __table_args__ = (Index("ix_audit_labels_label", "head", "source", "label", "record_id"),
+                      Index("ix_audit_labels_score", "head", "source", "score", "record_id"))
+
+
 class Review(Base):
-    """A reviewer's verdict on one audit record: one per reviewer per record (a second replaces it)."""
+    """A reviewer's verdict on one audit record: one per reviewer per record (a second replaces it).
+    Its verdict and labels per head are rows of `review_labels`."""
 
     __tablename__ = "reviews"
 
@@ -220,16 +237,23 @@ class Review(Base):
     reviewer_name: Mapped[str | None] = mapped_column(String(100), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
-    role_ok: Mapped[bool] = mapped_column(Boolean, nullable=False)
-    minor_ok: Mapped[bool] = mapped_column(Boolean, nullable=False)
-    urgency_ok: Mapped[bool] = mapped_column(Boolean, nullable=False)
-    topics_ok: Mapped[bool] = mapped_column(Boolean, nullable=False)
-    # The labels this reviewer gives: the model's where *_ok, else the correction.
-    role: Mapped[str] = mapped_column(String(16), nullable=False)
-    minor: Mapped[bool] = mapped_column(Boolean, nullable=False)
-    urgency: Mapped[str] = mapped_column(String(16), nullable=False)
-    topics: Mapped[list] = mapped_column(JSON, nullable=False)
     note: Mapped[str | None] = mapped_column(Text, nullable=True)                # redacted
 
     __table_args__ = (UniqueConstraint("record_id", "reviewer", name="uq_reviews_record_reviewer"),
                       Index("ix_reviews_record_id", "record_id"))
+
+
+class ReviewLabel(Base):
+    """A reviewer's label for one head: the model's where `ok` (the reviewer confirms it), else the
+    correction. A multi-label head has one row per label; its empty set one row with label NULL,
+    which keeps the head's verdict. `ok` is the same on every row of a head."""
+
+    __tablename__ = "review_labels"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    review_id: Mapped[int] = mapped_column(ForeignKey("reviews.id", ondelete="CASCADE"), nullable=False)
+    head: Mapped[str] = mapped_column(String(32), nullable=False)
+    label: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    ok: Mapped[bool] = mapped_column(Boolean, nullable=False)
+
+    __table_args__ = (Index("ix_review_labels_review_id", "review_id", "head"),)

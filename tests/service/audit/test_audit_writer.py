@@ -259,6 +259,38 @@ def test_a_replay_never_duplicates_and_skips_torn_lines(make_client, db_url, tmp
     _wait_for(lambda: not segment.exists() and not (_outbox(client) / f"{dead}.lock").exists())
 
 
+def test_an_outbox_line_of_an_older_server_is_replayed_with_its_labels(make_client, db_url):
+    """A segment written before the labels were rows (migration 0007: one column per head, no
+    "labels") is replayed after the upgrade: its labels and scores become rows, read from the
+    stored prediction. A key twice in one batch gets its rows once."""
+    from api.audit_outbox import encode
+
+    client = make_client(db_url)
+    writer = client.app.state.runtime.audit_writer
+    triager = client.app.state.runtime.triager
+    prediction = triager.predict(TEXTS[0])
+    old = writer.store.build(TEXTS[0], prediction, [], source="triage", request_key="cd" * 16)
+    del old["labels"]
+    scores = prediction["scores"]
+    old.update(role=prediction["role"], minor=prediction["minor"], urgency=prediction["urgency"],
+               topics=prediction["topics"], role_score=max(scores["role"].values()),
+               urgency_score=max(scores["urgency"].values()))
+    dead = "ef" * 16
+    (_outbox(client) / f"{dead}-00000001.jsonl").write_bytes(encode(old) + encode(old))
+    (_outbox(client) / f"{dead}.lock").touch()
+    writer._adopt()
+    assert writer.flush(10)
+    page = client.get("/v1/audit/predictions", params={"request_key": "cd" * 16}, headers=R).json()
+    assert page["total"] == 1
+    item = page["items"][0]
+    assert {k: item[k] for k in ("role", "minor", "urgency", "topics")} == {
+        k: prediction[k] for k in ("role", "minor", "urgency", "topics")}
+    assert item["top_scores"] == {"role": old["role_score"], "urgency": old["urgency_score"]}
+    filtered = client.get("/v1/audit/predictions", params={"request_key": "cd" * 16, "role": prediction["role"],
+                                                           "minor": str(prediction["minor"]).lower()}, headers=R)
+    assert filtered.json()["total"] == 1
+
+
 def test_the_outbox_of_a_live_process_is_not_replayed_by_another(make_client, sqlite_url):
     """Two server processes sharing a data directory: neither replays the other's live outbox."""
     a = make_client(sqlite_url)

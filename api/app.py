@@ -17,7 +17,7 @@ from api.ops import routes as ops
 from api.pages import routes as pages
 from api.predictions import routes as triage
 from api.queue import routes as queue
-from api.routers import audit
+from api.audit import routes as audit_routes
 from api.runtime import Runtime
 from api.settings import ApiSettings
 from api.time_window import ReceivedWindow, bind_window
@@ -67,7 +67,7 @@ def create_app(settings: ApiSettings | None = None, *, model=None, cards=None,
     app.include_router(triage.router)
     app.include_router(chats.router)
     app.include_router(queue.router)
-    app.include_router(audit.router)
+    app.include_router(audit_routes.router)
     app.include_router(models.router)
     app.include_router(ops.router)
     app.include_router(pages.router)

@@ -9,7 +9,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.audit import AuditStore
-from api.audit_writer import AuditWriter
+from api.audit.writer import AuditWriter
 from api.auth_gate import PRINCIPAL_SCOPE_KEY, invalid_key, unauthenticated
 from api.chats.service import ChatService
 from api.errors import ApiError

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from api.audit import AuditStore
-from api.audit_writer import AuditWriter
+from api.audit.writer import AuditWriter
 from api.chats.service import ChatService
 from api.db import migrate
 from api.db.session import Database

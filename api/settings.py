@@ -8,7 +8,7 @@ Contract (names are part of the interface):
   TRIAGE_SPACY_MODEL, TRIAGE_MODEL_DIR  see triage/settings.py
   TRIAGE_STORE_RAW_TEXT, TRIAGE_RAW_RETENTION_DAYS  raw text in audit records (default off; 30 days)
   TRIAGE_AUDIT_OUTBOX_DIR, TRIAGE_AUDIT_OUTBOX_MAX_MB  the local journal of POST /v1/triage's audit
-                       records (api/audit_writer.py; default <data dir>/audit-outbox, 256 MB)
+                       records (api/audit/writer.py; default <data dir>/audit-outbox, 256 MB)
   TRIAGE_MODEL_POLL_SECONDS  how often each process checks the database's active model version (2)
   TRIAGE_ABANDONED_HOURS  open chats untouched this long are closed as disconnected by `triage purge` (24)
 """
@@ -95,7 +95,7 @@ class ApiSettings(Settings):
                                    "chat nobody touched for this long (no client message, advisor action or "
                                    "heartbeat) as `disconnected`, and its text goes as on any close")
 
-    # The audit outbox (api/audit_writer.py): records are durable here before the answer.
+    # The audit outbox (api/audit/writer.py): records are durable here before the answer.
     audit_outbox_dir: Path | None = Field(None, description="local directory of the audit outbox, on a disk of "
                                                             "this machine (default: <data_dir>/audit-outbox)")
     audit_outbox_max_mb: float = Field(256, gt=0, le=1_000_000, description="audit records not yet in the database "

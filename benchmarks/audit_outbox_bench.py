@@ -1,5 +1,5 @@
 """What durability adds to a POST /v1/triage answer: the wait for its audit record to be redacted,
-appended to the outbox and fsynced (api/audit_writer.py), measured alone.
+appended to the outbox and fsynced (api/audit/writer.py), measured alone.
 
     .venv/bin/python benchmarks/audit_outbox_bench.py [--rounds 5] [--records 2000] [--clients 8]
                                                       [--interval 0.025]
@@ -56,9 +56,9 @@ def main(argv=None) -> int:
     parser.add_argument("--interval", type=float, default=0.025)
     args = parser.parse_args(argv)
 
-    import api.audit_writer as audit_writer
+    import api.audit.writer as audit_writer
     from api.audit import AuditStore
-    from api.audit_writer import AuditWriter
+    from api.audit.writer import AuditWriter
     from api.db import migrate
     from api.db.session import Database
     from api.settings import ApiSettings

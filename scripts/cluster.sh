@@ -80,7 +80,7 @@ start_instance() {
   port=$(cat "$d/port" 2>/dev/null || free_port)
   echo "$port" > "$d/port"
   # Shared: the database and the data dir (admin.key, and the audit outbox: each process writes
-  # files of its own, and replays those of a process that died, api/audit_writer.py).
+  # files of its own, and replays those of a process that died, api/audit/writer.py).
   TRIAGE_DATABASE_URL=$DATABASE_URL TRIAGE_DATA_DIR=$DIR/data \
     TRIAGE_MODEL_PROCESSES=${TRIAGE_MODEL_PROCESSES:-0} \
     setsid "$PY" -m triage_cli.main serve --host 127.0.0.1 --port "$port" \

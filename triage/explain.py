@@ -54,7 +54,7 @@ _GROUP_NL = {"partner": "partner", "parent": "ouder", "child": "kind", "sibling"
              "client": "leerling/cliënt/patiënt"}
 
 
-# When a red flag happened (RedFlag.when), in Dutch; also the labels of the pages (api/routers/pages.py).
+# When a red flag happened (RedFlag.when), in Dutch; also the labels of the pages (api/pages/routes.py).
 WHEN_NL = {"now": "nu", "recent": "kort geleden", "past": "vroeger", "unspecified": "onbekend"}
 
 

@@ -77,7 +77,7 @@ def audit_label_rows(record_id: int, rows: Iterable[list]) -> list[dict]:
 
 
 def gold_rows(record_id: int, gold: Mapping) -> list[dict]:
-    """The rows of the resolved gold labels (api.agreement.resolve_gold); none for an unresolved head."""
+    """The rows of the resolved gold labels (api.audit.agreement.resolve_gold); none for an unresolved head."""
     return [{"record_id": record_id, "source": GOLD, "head": head.name, "label": label, "score": None}
             for head in REVIEWED_HEADS if gold.get(head.name) is not None
             for label in encode(head, gold[head.name])]

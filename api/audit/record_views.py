@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from api.agreement import TIE_BREAK, resolve_gold
+from api.audit.agreement import TIE_BREAK, resolve_gold
 from api.audit.filters import LOW_CONFIDENCE
 from api.audit.head_rows import CONFIDENCE_HEADS, RecordLabels, Verdict
 from api.db.models import AuditRecord, Review

@@ -1,12 +1,12 @@
 """Reviewers' reviews of audit records: storing a review and resolving the record's gold labels
-from all its reviews (api/agreement.py). Heads come from the registry (api/audit/head_rows.py)."""
+from all its reviews (api/audit/agreement.py). Heads come from the registry (api/audit/head_rows.py)."""
 
 from __future__ import annotations
 
 from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from api.agreement import resolve_gold
+from api.audit.agreement import resolve_gold
 from api.audit.head_rows import GOLD, REVIEWED_HEADS, Verdict, gold_rows, labels_of, review_rows, verdicts_of
 from api.audit.prediction_redaction import redact_text
 from api.audit.record_views import detail, record_not_found

@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import case, func, select
 
-from api.agreement import agreement
+from api.audit.agreement import agreement
 from api.audit.filters import LOW_CONFIDENCE, AuditFilters, _utc, low_confidence
 from api.audit.head_rows import MODEL, REVIEWED_HEADS, class_labels, encode, labels_of, verdicts_of
 from api.audit.record_views import iso
@@ -160,7 +160,7 @@ def _confusion(rows: list[_Reviewed]) -> dict:
     """Per single-label head a confusion matrix: matrix[i][j] counts the records whose reviewed
     (gold) label is labels[i] and whose model label is labels[j]; records without a gold label for
     the head are left out."""
-    from sklearn.metrics import confusion_matrix  # imported on first use, as in api/agreement.py
+    from sklearn.metrics import confusion_matrix  # imported on first use, as in api/audit/agreement.py
 
     out = {}
     for name in SINGLE_LABEL_HEADS:

@@ -186,7 +186,7 @@ class AuditRecord(Base):
     overridden: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     overrides: Mapped[list] = mapped_column(JSON, nullable=False, default=list)  # advisors' overrides
 
-    # Reviews, and whether the gold labels resolved from them (api/agreement.py; the labels are
+    # Reviews, and whether the gold labels resolved from them (api/audit/agreement.py; the labels are
     # `audit_labels` rows with source "gold") settle the record; kept up to date per review.
     review_count: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     gold_resolved: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)

@@ -6,7 +6,7 @@ import uuid
 
 from fastapi import APIRouter, Depends
 
-from api.audit_writer import AuditUnavailable
+from api.audit.writer import AuditUnavailable
 from api.deps import QUEUE, AuditWriterDep, TriagerDep, require
 from api.errors import ApiError
 from api.predictions.schemas import TriageRequest, TriageResponse

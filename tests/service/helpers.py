@@ -56,7 +56,7 @@ def caller_headers(caller: str) -> dict[str, str]:
 
 def audit_record_id(http, triage_response, headers: dict[str, str] | None = None, timeout: float = 10.0) -> int:
     """The id of the audit record of a POST /v1/triage answer. The record is durable in the local
-    outbox before the answer and reaches the database shortly after it (api/audit_writer.py): look
+    outbox before the answer and reaches the database shortly after it (api/audit/writer.py): look
     it up by the answer's X-Audit-Record-Key until it is there."""
     key = triage_response.headers["x-audit-record-key"]
     deadline = time.monotonic() + timeout

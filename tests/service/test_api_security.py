@@ -126,7 +126,7 @@ def test_matrix_covers_every_route(client):
     assert any(getattr(r, "path", "") == "/v1/queue" for r in leaves)  # the walk reaches included routers
     routes = {(m.lower(), r.path) for r in leaves for m in getattr(r, "methods", None) or ()
               if m != "HEAD"}
-    from service.test_api_audit import AUDIT_ENDPOINTS
+    from service.audit.test_api_audit import AUDIT_ENDPOINTS
 
     covered = ({(m, p) for m, p, _, _ in ENDPOINTS} | {(m, p) for m, p, _, _ in AUDIT_ENDPOINTS} | set(PUBLIC)
                | set(PAGE_SHELLS) | {("get", "/v1/me")})

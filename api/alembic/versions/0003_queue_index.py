@@ -2,7 +2,7 @@
 
 - chats: (status, chat_id, version) covers GET /v1/queue's poll of the waiting chats;
 - audit_records.request_key: the key POST /v1/triage returns (X-Audit-Record-Key); its record is
-  written just after the response (api/audit_writer.py), so the caller cannot get the id.
+  written just after the response (api/audit/writer.py), so the caller cannot get the id.
 
 Revision ID: 0003
 Revises: 0002

@@ -527,7 +527,7 @@ def test_reviews_stay_hidden_until_the_reviewer_reviewed(make_client, db_url):
 
 
 def test_stats_safety_figures_and_confusion_matrices(make_client, db_url, model, cards):
-    from api.schemas import AuditStats
+    from api.audit.schemas import AuditStats
 
     client = make_client(db_url)
     audit = client.app.state.runtime.service.audit

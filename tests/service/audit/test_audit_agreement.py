@@ -1,10 +1,10 @@
-"""Agreement measures and the gold-label rule (api/agreement.py), against textbook examples."""
+"""Agreement measures and the gold-label rule (api/audit/agreement.py), against textbook examples."""
 
 from __future__ import annotations
 
 import pytest
 
-from api.agreement import agreement, cohen_kappa, fleiss_kappa, head_agreement, percent_agreement, resolve_gold
+from api.audit.agreement import agreement, cohen_kappa, fleiss_kappa, head_agreement, percent_agreement, resolve_gold
 
 # Fleiss (1971), the worked example also on Wikipedia ("Fleiss' kappa"): 10 subjects, 14 raters
 # each, 5 categories; counts per category. P-bar = 0.378, P-bar-e = 0.213, kappa = 0.210.

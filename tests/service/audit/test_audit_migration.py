@@ -39,7 +39,7 @@ REVIEWS_0006 = sa.Table(
 
 def _fill_0006(rng: random.Random) -> tuple[list[dict], list[dict]]:
     """Records and reviews as the code of 0006 wrote them (gold labels resolved from the reviews)."""
-    from api.agreement import resolve_gold  # the rule is unchanged by the migration
+    from api.audit.agreement import resolve_gold  # the rule is unchanged by the migration
 
     now = datetime(2026, 11, 30, 12, tzinfo=timezone.utc).replace(tzinfo=None)
     records, reviews = [], []

@@ -1,4 +1,4 @@
-"""The audit records of POST /v1/triage (api/audit_writer.py, api/audit_outbox.py): durable in the
+"""The audit records of POST /v1/triage (api/audit/writer.py, api/audit/outbox.py): durable in the
 local outbox before the answer, then in the database exactly once, also under concurrency, across
 retries and replays; a database outage neither freezes the service nor loses records; when a
 record cannot be made durable the answer is 503 audit_unavailable at once. On SQLite and
@@ -186,7 +186,7 @@ def test_an_outbox_that_cannot_be_written_refuses_at_once(make_client, sqlite_ur
     def broken(fd):
         raise OSError(5, "Input/output error")
 
-    monkeypatch.setattr("api.audit_writer.os.fdatasync", broken)
+    monkeypatch.setattr("api.audit.writer.os.fdatasync", broken)
     r = client.post("/v1/triage", json={"text": TEXTS[1]}, headers=Q)
     assert r.status_code == 503 and r.json()["code"] == "audit_unavailable"
     r, took = _timed(lambda: client.post("/v1/triage", json={"text": TEXTS[2]}, headers=Q))
@@ -234,7 +234,7 @@ def test_a_replay_never_duplicates_and_skips_torn_lines(make_client, db_url, tmp
     assert writer.flush(10)
     # A dead process's segment: the same three records (already in the database), one new
     # record, and a torn last line.
-    from api.audit_outbox import encode
+    from api.audit.outbox import encode
 
     store = writer.store
     triager = client.app.state.runtime.triager
@@ -263,7 +263,7 @@ def test_an_outbox_line_of_an_older_server_is_replayed_with_its_labels(make_clie
     """A segment written before the labels were rows (migration 0007: one column per head, no
     "labels") is replayed after the upgrade: its labels and scores become rows, read from the
     stored prediction. A key twice in one batch gets its rows once."""
-    from api.audit_outbox import encode
+    from api.audit.outbox import encode
 
     client = make_client(db_url)
     writer = client.app.state.runtime.audit_writer
@@ -322,7 +322,7 @@ def test_outbox_lines_carry_a_checksum(tmp_path):
     """A record line that was changed or torn is skipped on replay, never inserted half-read."""
     from datetime import datetime, timezone
 
-    from api.audit_outbox import decode, encode, read_records
+    from api.audit.outbox import decode, encode, read_records
 
     values = {"created_at": datetime(2026, 12, 5, 12, 0, tzinfo=timezone.utc), "request_key": "ab" * 16,
               "redacted_text": "mijn vader [NAAM] slaat mij", "prediction": {"urgency": "acute"}}

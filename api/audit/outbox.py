@@ -1,6 +1,6 @@
 """The audit outbox: a local, append-only, fsynced journal of audit records (files only, no threads).
 
-POST /v1/triage answers only once its audit record is in this journal (api/audit_writer.py), so
+POST /v1/triage answers only once its audit record is in this journal (api/audit/writer.py), so
 an answered prediction survives a `kill -9` or a power cut even while the database is slow or
 down; the records go on to the database afterwards. The journal holds what the database will
 hold: records already redacted (and the raw text only when TRIAGE_STORE_RAW_TEXT stores it in

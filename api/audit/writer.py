@@ -3,7 +3,7 @@
 Two threads per server process:
 
 * the journal thread takes every record waiting (group commit), builds them (AuditStore.build),
-  appends them to the local outbox (api/audit_outbox.py) with one write and one fdatasync, and
+  appends them to the local outbox (api/audit/outbox.py) with one write and one fdatasync, and
   only then lets the waiting requests answer. Many concurrent requests share one fsync (~0.2 ms
   on an idle disk). The redaction (~1 ms of CPU, most of a record's cost) is started by the
   request while a model process predicts (redact_early), so it is mostly off the answer's path.
@@ -41,7 +41,7 @@ from typing import Any
 from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
 
-from api.audit_outbox import OutboxDir, Segment, encode, read_records
+from api.audit.outbox import OutboxDir, Segment, encode, read_records
 from api.db.models import AuditLabel, AuditRecord, utcnow
 
 log = logging.getLogger("triage.api")

@@ -12,8 +12,8 @@ from api.audit import MAX_PAGE, AuditFilters
 from api.deps import REVIEW, AuditDep, require
 from api.errors import ApiError
 from api.responses import JsonAnswer
-from api.schemas import (CHAT_ID_PATTERN, FILTER_RANGE, MAX_RECORD_ID, AuditPage, AuditRecordDetail, AuditStats,
-                         ErrorOut, FilterTime, ReviewRequest, Role, Urgency)
+from api.audit.schemas import AuditPage, AuditRecordDetail, AuditStats, ReviewRequest
+from api.schemas import CHAT_ID_PATTERN, FILTER_RANGE, MAX_RECORD_ID, ErrorOut, FilterTime, Role, Urgency
 from api.security import Principal
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])

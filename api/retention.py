@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session
 
 from api.db.models import AuditRecord, Chat, ChatEvent, ChatMessage, utcnow
 from api.db.session import Database
+from triage.labels import OVERRIDABLE_HEADS
 
 log = logging.getLogger("triage.api")
 
@@ -105,8 +106,8 @@ def _summary(chat: Chat, prediction: dict) -> dict:
     marks = chat.summary.get("triage", {})
     summary = build_summary(prediction, chat.override, chat.guidance, marks.get("alert"), marks.get("returned"))
     # The effective triage and severity are the chat's as they were; only the text changes.
-    summary["triage"].update({k: marks[k] for k in ("urgency", "role", "minor", "needs_review", "severity",
-                                                      "severity_nl") if k in marks})
+    summary["triage"].update({k: marks[k] for k in (*OVERRIDABLE_HEADS, "needs_review", "severity", "severity_nl")
+                              if k in marks})
     return summary
 
 

@@ -23,6 +23,7 @@ from api.predictions.service import Triager, combine_client_text
 from api.queue.view import QueueView
 from api.security import Principal
 from api.settings import ApiSettings
+from triage.labels import HEADS
 from triage.override import effective_triage, who
 
 OPEN_STATUSES = ("waiting", "claimed")
@@ -172,7 +173,7 @@ class ChatCore:
                 "received_at": iso(c.received_at), "closed_at": iso(c.closed_at), "outcome": c.outcome,
                 "message_count": c.message_count, "claimed_by": c.claimed_by, "claimed_name": c.claimed_name,
                 "triage": {k: c.summary.get("triage", {}).get(k)
-                           for k in ("urgency", "role", "minor", "topics", "overridden", "summary_nl")},
+                           for k in (*HEADS, "overridden", "summary_nl")},
             } for c in rows]
         if chat.status not in OPEN_STATUSES:
             out["next_chat_id"] = session.scalar(select(Chat.chat_id).where(

@@ -15,6 +15,7 @@ from api.chats.summary import conversation_id, iso, preview, triage_event
 from api.db.models import Chat, ChatEvent, ChatMessage, utcnow
 from api.domain_errors import ChatConflict, ChatNotFound
 from api.chats.schemas import ChatCreate, MessageCreate
+from triage.labels import OVERRIDABLE_HEADS
 from triage.override import lapse_override
 
 log = logging.getLogger("triage.api")
@@ -148,7 +149,7 @@ class ChatIntake(ChatCore):
                 session.add(ChatEvent(chat_id=chat_id, at=now, kind="message", actor=None,
                                       data={"seq": count + 1, "chars": len(body.text)}))
                 data = triage_event(result["prediction"], count + 1, result["chars"], result["truncated"])
-                data["previous"] = {k: old_prediction[k] for k in ("urgency", "role", "minor")}
+                data["previous"] = {k: old_prediction[k] for k in OVERRIDABLE_HEADS}
                 session.add(ChatEvent(chat_id=chat_id, at=now, kind="triage", actor="model", data=data))
                 self.audit.add(session, audit)
                 if lapse:

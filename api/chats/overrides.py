@@ -11,6 +11,7 @@ from api.db.models import Chat, ChatEvent, utcnow
 from api.domain_errors import ChatConflict, ChatNotFound
 from api.chats.schemas import OverrideRequest
 from api.security import Principal
+from triage.labels import OVERRIDABLE_HEADS
 from triage.override import effective_triage, merge_override
 
 
@@ -44,15 +45,15 @@ class ChatOverrides(ChatCore):
             after = result["triage"]
             session.add(ChatEvent(chat_id=chat_id, at=now, kind="override", actor=actor.label, data={
                 **actor_data(actor, body.advisor), "set": given, "reason": reason,
-                "before": {k: before[k] for k in ("urgency", "role", "minor")},
-                "after": {k: after[k] for k in ("urgency", "role", "minor")},
-                "model": {k: chat.prediction[k] for k in ("urgency", "role", "minor")},
+                "before": {k: before[k] for k in OVERRIDABLE_HEADS},
+                "after": {k: after[k] for k in OVERRIDABLE_HEADS},
+                "model": {k: chat.prediction[k] for k in OVERRIDABLE_HEADS},
             }))
             self.audit.add_override(session, chat.platform_chat_id or chat_id, {
                 "at": iso(now), "advisor": actor.label, "name": body.advisor, "key": actor.key_id, "fields": given,
                 "reason": reason,
-                "before": {k: before[k] for k in ("urgency", "role", "minor")},
-                "after": {k: after[k] for k in ("urgency", "role", "minor")}})
+                "before": {k: before[k] for k in OVERRIDABLE_HEADS},
+                "after": {k: after[k] for k in OVERRIDABLE_HEADS}})
         if self.triager.metrics is not None:
             for key in given:
                 self.triager.metrics.overrides.labels(key).inc()

@@ -15,7 +15,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import threading
 import time
 import uuid
 from pathlib import Path
@@ -23,7 +22,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from service.helpers import (API_KEYS_ENV, ROOT, _fresh_postgres_database, auth, clone_model, copy_active_model,
+from service.helpers import (API_KEYS_ENV, BackgroundLoad, ROOT, _fresh_postgres_database, auth, clone_model, copy_active_model,
                              free_port, postgres_url_or_skip)
 
 SCRIPT = ROOT / "scripts" / "cluster.sh"
@@ -71,26 +70,14 @@ def cluster(tmp_path):
         drop()
 
 
-class Load:
+class Load(BackgroundLoad):
     """GET /v1/queue and POST /v1/chats through the proxy, one thread each, every answer recorded."""
 
     def __init__(self, proxy: str):
         self.proxy = proxy
         self.gets: list[tuple[float, int]] = []
         self.posts: list[tuple[float, int, str]] = []
-        self._stop = threading.Event()
-        self._threads = [threading.Thread(target=self._get, daemon=True),
-                         threading.Thread(target=self._post, daemon=True)]
-
-    def __enter__(self):
-        for t in self._threads:
-            t.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        for t in self._threads:
-            t.join(timeout=60)
+        super().__init__((self._get,), (self._post,))
 
     def _status(self, send) -> int:
         try:

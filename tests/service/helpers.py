@@ -7,6 +7,7 @@ import secrets
 import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -237,3 +238,24 @@ def stored_triage_keys(db_url: str) -> list[str]:
             return [k for (k,) in conn.execute(text("SELECT request_key FROM audit_records WHERE source = 'triage'"))]
     finally:
         engine.dispose()
+
+
+class BackgroundLoad:
+    """Client threads running until the `with` block ends (subclasses set self._threads with their targets
+    and read self._stop); what each thread records is the subclass's business."""
+
+    join_seconds = 60
+
+    def __init__(self, *targets):
+        self._stop = threading.Event()
+        self._threads = [threading.Thread(target=t, args=args, daemon=True) for t, *args in targets]
+
+    def __enter__(self):
+        for t in self._threads:
+            t.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        for t in self._threads:
+            t.join(timeout=self.join_seconds)

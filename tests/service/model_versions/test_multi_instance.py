@@ -14,7 +14,7 @@ import time
 import httpx
 import pytest
 
-from service.helpers import auth, clone_model, server_env
+from service.helpers import BackgroundLoad, auth, clone_model, server_env
 
 Q, R, D = auth("queue"), auth("reviewer"), auth("admin")
 TEXT = "mijn man staat nu voor de deur met een mes en zegt dat hij me gaat vermoorden"
@@ -23,26 +23,17 @@ POLL = "1"  # TRIAGE_MODEL_POLL_SECONDS: the follow lag asserted below allows fo
 FOLLOW_LIMIT_SECONDS = 15.0
 
 
-class Hammer:
+class Hammer(BackgroundLoad):
     """Threads that send POST /v1/triage to each URL in turn, recording every answer."""
+
+    join_seconds = 30
 
     def __init__(self, urls: list[str], threads: int = 2, fresh_connections: bool = False):
         self.urls = urls
         self.fresh = fresh_connections
         self.answers: list[tuple[str, float, int, str | None]] = []  # (url, time, status, model_version)
         self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._threads = [threading.Thread(target=self._run, args=(i,), daemon=True) for i in range(threads)]
-
-    def __enter__(self):
-        for t in self._threads:
-            t.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        for t in self._threads:
-            t.join(timeout=30)
+        super().__init__(*((self._run, i) for i in range(threads)))
 
     def _run(self, offset: int) -> None:
         n = offset

@@ -382,6 +382,8 @@ def test_unsaved_review_asks_before_leaving(page, sign_in, api):
 
     # the real dialog of the browser on closing a tab with a half-filled review
     page.get_by_role("link", name=f"Voorspelling {rid} bekijken").click()
+    # the record arrives asynchronously and resets the form: fill it only once it is shown
+    expect(page.locator("#record-title")).to_have_text(f"Voorspelling #{rid}")
     page.locator("#rv-note").fill("half af")
     answer["accept"] = False
     with page.expect_event("dialog"):

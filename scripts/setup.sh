@@ -71,6 +71,11 @@ if [ -n "${TRIAGE_SPACY_MODEL:-}" ] && [ "$TRIAGE_SPACY_MODEL" != "$PIPELINE" ];
   echo "setup: note: TRIAGE_SPACY_MODEL=$TRIAGE_SPACY_MODEL is set in your environment but '$PIPELINE' was installed" >&2
 fi
 
+# --- deduce's lookup cache ------------------------------------------------------------------
+# Built once here (about a minute on a fresh install), so that servers and tests starting at the same
+# time never build it themselves (triage/redact/engine.py also serialises and repairs it).
+"$VPY" -c "from triage.redact.engine import load; load()" || { echo "setup: deduce could not be loaded" >&2; exit 1; }
+
 # --- the default model --------------------------------------------------------------------
 if [ "${TRIAGE_SKIP_TRAIN:-0}" != "1" ]; then
   if "$VPY" -m triage_cli.main models active >/dev/null 2>&1; then

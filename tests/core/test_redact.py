@@ -276,3 +276,26 @@ def test_long_text_stays_fast() -> None:
     redact(text)
     assert time.perf_counter() - t < 10  # measured well under 1.5 s on a loaded 2-core machine
     assert CASES.exists()
+
+
+def test_an_unreadable_deduce_cache_is_built_again() -> None:
+    # deduce writes its lookup cache in place; a file half-written by another process starting at the same
+    # time once broke every later start. The loader rebuilds instead (the real rebuild takes a minute: a
+    # stand-in for deduce records what was asked).
+    import pickle
+
+    from triage.redact.engine import _new_deduce
+
+    calls = []
+
+    class FakeDeduce:
+        def __init__(self, build_lookup_structs: bool = False):
+            calls.append(build_lookup_structs)
+            if not build_lookup_structs:
+                raise pickle.UnpicklingError("invalid load key, '\\x01'.")
+
+    class FakeModule:
+        Deduce = FakeDeduce
+
+    assert isinstance(_new_deduce(FakeModule), FakeDeduce)
+    assert calls == [False, True]

@@ -6,6 +6,7 @@ import gc
 import re
 import threading
 from collections.abc import Iterable
+from pathlib import Path
 
 from triage.redact.words import (AMBIGUOUS_LOWER, BE_PLACES, GREETINGS, INTERFIXES, NOT_NAMES, ORGANISATIONS,
                                  REGIONS, RELATIONS, TITLES)
@@ -44,7 +45,7 @@ class Engine:
         was_enabled = gc.isenabled()
         gc.disable()
         try:
-            self.deduce = deduce.Deduce()
+            self.deduce = _new_deduce(deduce)
         finally:
             gc.freeze()
             if was_enabled:
@@ -90,6 +91,36 @@ def _chunks(text: str) -> Iterable[tuple[int, int]]:
         yield start, cut
         start = cut
     yield start, len(text)
+
+
+def _new_deduce(deduce):
+    """deduce.Deduce(), safe when several processes start at once (workers, instances, a test suite).
+
+    On a fresh install deduce builds its lookup cache on first use and writes the file in place, not
+    atomically: a process starting meanwhile reads a half-written file and fails, and the broken file
+    then breaks every later start. So the load holds an exclusive lock on a file beside the cache (a
+    few seconds once the cache exists; processes wait for the one that builds it), and a cache that
+    cannot be read is built anew. Without a writable lock file (a read-only install, where setup built
+    the cache) it loads without the lock."""
+    import fcntl
+    import pickle
+    from deduce.deduce import _LOOKUP_LIST_PATH
+
+    try:
+        lock = open(Path(_LOOKUP_LIST_PATH) / ".triage-cache.lock", "a")  # noqa: SIM115 - held while loading
+    except OSError:
+        lock = None
+    try:
+        if lock is not None:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            return deduce.Deduce()
+        except (pickle.UnpicklingError, EOFError, AttributeError, ImportError, IndexError, ValueError):
+            # an unreadable cache (a half-written file from before this lock): build and save it again
+            return deduce.Deduce(build_lookup_structs=True)
+    finally:
+        if lock is not None:
+            lock.close()  # releases the lock
 
 
 _ENGINE: Engine | None = None

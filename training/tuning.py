@@ -30,23 +30,6 @@ HIGH_GRID = np.round(np.arange(0.10, 0.51, 0.025), 3)
 GUARD_GRID = np.round(np.array([0.002, 0.005, 0.01, 0.015, 0.02, 0.03, 0.04, 0.05, 0.075, 0.1, 0.15, 0.2]), 3)
 
 
-def oof_proba(estimator, head: str, X, y, splits) -> np.ndarray:
-    """Out-of-fold calibrated probabilities of a temperature-scaled head, columns in its classes_ order.
-
-    The head's linear model is refitted per fold (5 fits) and its fitted temperature applied to the
-    out-of-fold logits: the same calibration CalibratedClassifierCV(ensemble=False) fits on its own
-    out-of-fold logits, without refitting the whole calibrated head per fold (25 more fits)."""
-    from sklearn.base import clone
-    from sklearn.model_selection import cross_val_predict
-
-    from triage.estimator import _softmax
-
-    model = estimator.heads_[head]
-    logits = cross_val_predict(clone(model.estimator), X, np.asarray(y), cv=splits, method="decision_function")
-    beta = estimator.compiled_.temperature[head]
-    return _softmax(beta * logits)
-
-
 def floor_ranks(flag_lists: Sequence[Sequence]) -> np.ndarray:
     """Per opener, the rank of the most urgent red-flag floor (len(URGENCIES) if none)."""
     none = len(URGENCIES)
